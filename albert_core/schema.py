@@ -166,3 +166,17 @@ def parameter_count(config: AlbertConfig, head: Head | str = Head.BASE) -> int:
                 n *= d
             total += n
     return total
+
+
+def to_kernel_layout(spec: TensorSpec, array):
+    """Canonical -> the [in, out] kernel layout Keras and Flax Dense use (other kinds unchanged)."""
+    return array.T if spec.kind is Kind.LINEAR_WEIGHT else array
+
+
+def from_kernel_layout(spec: TensorSpec, array):
+    """[in, out] kernel layout -> canonical [out, in] (other kinds unchanged)."""
+    return array.T if spec.kind is Kind.LINEAR_WEIGHT else array
+
+
+def specs_by_name(config: AlbertConfig, head: Head | str = Head.BASE) -> dict[str, TensorSpec]:
+    return {spec.name: spec for spec in tensor_specs(config, head)}
