@@ -315,3 +315,22 @@ class AlbertConfig:
         target = Path(folder) / CONFIG_NAME
         atomic_write_text(target, self.to_json_string())
         return target
+
+
+_dataclass_init = AlbertConfig.__init__
+
+
+def _init_with_num_labels(self, *args, num_labels: int | None = None, label2id: dict | None = None, **kwargs):
+    """HF's constructor also takes num_labels (-> LABEL_i names) and label2id."""
+    if "id2label" not in kwargs:
+        if label2id is not None:
+            kwargs["id2label"] = {int(v): k for k, v in label2id.items()}
+        elif num_labels is not None:
+            if not isinstance(num_labels, int) or isinstance(num_labels, bool) or num_labels < 1:
+                raise ConfigError(f"num_labels must be a positive int, got {num_labels!r}")
+            kwargs["id2label"] = _default_id2label(num_labels)
+    _dataclass_init(self, *args, **kwargs)
+
+
+
+AlbertConfig.__init__ = _init_with_num_labels

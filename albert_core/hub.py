@@ -30,9 +30,14 @@ def resolve_file(name_or_path: str | os.PathLike, filename: str, revision: str |
     hub = require("huggingface_hub", f"loading {name_or_path!r} from the hub", extra="hub")
     try:
         return Path(hub.hf_hub_download(repo_id=str(name_or_path), filename=filename, revision=revision))
+    except hub.errors.LocalEntryNotFoundError as exc:  # offline and not cached (subclass of the next)
+        raise FileNotFoundError(
+            f"{name_or_path!r} is not a local path, and {filename} of that hub repo is neither in the "
+            f"local cache nor downloadable now ({exc.__class__.__name__})"
+        ) from exc
     except hub.errors.EntryNotFoundError as exc:
         raise FileNotFoundError(f"hub repo {name_or_path!r} has no file {filename}") from exc
-    except (hub.errors.LocalEntryNotFoundError, hub.errors.RepositoryNotFoundError, OSError) as exc:
+    except (hub.errors.RepositoryNotFoundError, OSError) as exc:
         raise FileNotFoundError(
             f"{name_or_path!r} is not a local path, and the hub could not provide {filename} "
             f"(not in the local cache and not downloadable: {type(exc).__name__}: {exc})"

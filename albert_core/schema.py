@@ -180,3 +180,62 @@ def from_kernel_layout(spec: TensorSpec, array):
 
 def specs_by_name(config: AlbertConfig, head: Head | str = Head.BASE) -> dict[str, TensorSpec]:
     return {spec.name: spec for spec in tensor_specs(config, head)}
+
+
+# ----- foreign naming rules, by kind ----------------------------------------------------------
+# A framework names a tensor by its module path (the canonical name minus its last part) plus a
+# leaf name that depends only on the tensor's kind. Backends and format readers/writers take the
+# leaf from here; only their module paths are their own.
+
+
+class Style(str, Enum):
+    KERAS = "keras"  # Keras layers (HF TF, keras-hub, albert_tf): kernel / embeddings / gamma / beta
+    FLAX = "flax"  # flax.linen modules (HF Flax, albert_flax): kernel / embedding / scale / bias
+
+
+LEAF_NAMES: dict[Style, dict[Kind, str]] = {
+    Style.KERAS: {
+        Kind.LINEAR_WEIGHT: "kernel",
+        Kind.BIAS: "bias",
+        Kind.EMBEDDING: "embeddings",
+        Kind.NORM_SCALE: "gamma",
+        Kind.NORM_BIAS: "beta",
+    },
+    Style.FLAX: {
+        Kind.LINEAR_WEIGHT: "kernel",
+        Kind.BIAS: "bias",
+        Kind.EMBEDDING: "embedding",
+        Kind.NORM_SCALE: "scale",
+        Kind.NORM_BIAS: "bias",
+    },
+}
+
+# The last part of a canonical (HF PyTorch) name for each kind.
+CANONICAL_LEAF = {
+    Kind.LINEAR_WEIGHT: "weight",
+    Kind.BIAS: "bias",
+    Kind.EMBEDDING: "weight",
+    Kind.NORM_SCALE: "weight",
+    Kind.NORM_BIAS: "bias",
+}
+
+
+def module_path(spec: TensorSpec) -> tuple[str, ...]:
+    """The canonical name's module parts: `albert.pooler.weight` -> ('albert', 'pooler')."""
+    return tuple(spec.name.split(".")[:-1])
+
+
+def leaf_name(spec: TensorSpec, style: Style | str) -> str:
+    return LEAF_NAMES[Style(style)][spec.kind]
+
+
+def canonical_leaf(leaf: str, style: Style | str) -> tuple[str, bool]:
+    """A foreign leaf name -> (canonical leaf, whether the array is in [in, out] kernel layout).
+
+    The inverse of `leaf_name`, for readers that meet names before they know the config; an unknown
+    leaf raises KeyError (the caller names the file and the tensor).
+    """
+    for kind, name in LEAF_NAMES[Style(style)].items():
+        if name == leaf:
+            return CANONICAL_LEAF[kind], kind is Kind.LINEAR_WEIGHT
+    raise KeyError(leaf)

@@ -194,14 +194,13 @@ class BatchEncoding(dict):
         if tensor_type is None:
             return self
         for key, value in list(self.items()):
-            array = np.asarray(value if not prepend_batch_axis else [value])
-            if array.dtype == object:
+            rows = [value] if prepend_batch_axis else value
+            if len({len(r) for r in rows if isinstance(r, list)}) > 1:
                 raise TokenizerError(
                     f"cannot make a tensor of '{key}': sequences have different lengths; "
                     "pass padding=True (or padding='max_length') with return_tensors"
                 )
-            array = array.astype(np.int64)
-            self[key] = _to_framework(array, tensor_type)
+            self[key] = _to_framework(np.asarray(rows, dtype=np.int64), tensor_type)
         return self
 
 
@@ -506,6 +505,8 @@ class AlbertTokenizer:
                 if n == 0 and piece.startswith(SPIECE_UNDERLINE):
                     lo, hi = min(lo, dummy[0]), max(hi, dummy[1])
                 span = (lo + start, hi + start)
+                if offsets:  # keep spans in order where a stripped mark fed its own piece
+                    span = (max(span[0], offsets[-1][0]), max(span[1], offsets[-1][1]))
                 if self._needs_digit_comma_split(piece):
                     for sub_piece, sub_span in self._split_digit_comma_with_spans(piece, span):
                         ids.append(self.sp_model.piece_to_id(sub_piece))

@@ -1,0 +1,83 @@
+"""HF's `pytorch_model.bin` (a torch.save'd state dict), read and written with torch.
+
+Reading uses `weights_only=True`: a pickle that would run code is refused, and the error says so.
+The zip is memory-mapped (`mmap=True`), so tensors are views of the file until converted.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ..atomic import atomic_file
+from ..errors import CheckpointError, require
+from .state import CanonicalState
+
+TORCH_BIN_NAME = "pytorch_model.bin"
+TORCH_BIN_INDEX_NAME = "pytorch_model.bin.index.json"
+
+
+def _torch(needed_for: str):
+    return require("torch", needed_for, extra="torch")
+
+
+def _to_numpy(torch, tensor) -> np.ndarray:
+    if tensor.dtype == torch.bfloat16:
+        try:
+            import ml_dtypes
+
+            return tensor.view(torch.uint16).numpy().view(ml_dtypes.bfloat16)
+        except ImportError:
+            return tensor.float().numpy()
+    return tensor.numpy()
+
+
+def read_torch_bin(path: str | os.PathLike) -> CanonicalState:
+    path = Path(path)
+    torch = _torch(f"reading {path.name}")
+    try:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):
+                raise
+            obj = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path} is not a weights-only checkpoint: loading it would run code from the pickle, which "
+            f"albert refuses ({str(exc).splitlines()[0]})"
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is truncated or not a PyTorch checkpoint: {exc}") from exc
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]  # a training checkpoint that wraps the weights
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state dict")
+    state = CanonicalState(source=str(path))
+    for name, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            state.skipped[name] = f"a {type(value).__name__}, not a tensor"
+            continue
+        state[name] = _to_numpy(torch, value)
+    return state
+
+
+def write_torch_bin(path: str | os.PathLike, state: Mapping[str, np.ndarray]) -> Path:
+    """torch.save of {name: tensor} (HF's pytorch_model.bin), written atomically."""
+    path = Path(path)
+    torch = _torch(f"writing {path.name}")
+    tensors = {}
+    for name, array in state.items():
+        array = np.asarray(array)
+        if array.dtype.name == "bfloat16":
+            tensor = torch.from_numpy(np.ascontiguousarray(array).view(np.uint16)).view(torch.bfloat16)
+        else:
+            tensor = torch.from_numpy(np.array(array, copy=True, order="C"))
+        tensors[name] = tensor
+    with atomic_file(path, "wb") as handle:
+        torch.save(tensors, handle)
+    return path
