@@ -1,4 +1,4 @@
-"""AlbertPreTrainedModel: what every albert_tf model shares (calling convention, losses in fit, checks).
+"""AlbertPreTrainedModel: what every albert_tf model shares (calling convention, fit, checks, files).
 
 Calling convention, Keras-native with HF's names:
     outputs = model({"input_ids": ids, "attention_mask": mask}, training=False)   # -> dict
@@ -19,8 +19,8 @@ from albert_core.config import AlbertConfig
 from albert_core.inputs import InputError
 from albert_core.schema import ARCHITECTURES, Head
 
-from .main_layer import AlbertMainLayer
-from .validation import check_features, check_label_values, collect_inputs, graph_checks
+from .layers import AlbertMainLayer
+from .inputs import check_features, check_label_values, collect_inputs, graph_checks
 
 
 class AlbertPreTrainedModel(keras.Model):
@@ -154,10 +154,6 @@ class AlbertPreTrainedModel(keras.Model):
         return super().predict_on_batch(self._checked(x))
 
     # ----- weights and files -------------------------------------------------------------------
-    @property
-    def architecture(self) -> str:
-        return ARCHITECTURES[self.head]
-
     def canonical_state(self) -> dict:
         """{canonical HF name: numpy array} of every tensor of this model (tied ones included)."""
         from .weights import get_canonical_state
@@ -171,17 +167,30 @@ class AlbertPreTrainedModel(keras.Model):
         set_canonical_state(self, state)
 
     @classmethod
-    def from_pretrained(cls, name_or_path, config: AlbertConfig | None = None, **config_overrides):
-        """Load a checkpoint folder, file or hub id in any format the schema reads."""
-        from .pretrained import from_pretrained
+    def from_pretrained(cls, name_or_path, *, config: AlbertConfig | None = None, **config_overrides):
+        """Load a folder, a hub id or a checkpoint file in any format albert_core reads.
 
-        return from_pretrained(cls, name_or_path, config=config, **config_overrides)
+        `config_overrides` change config fields (e.g. num_labels=3). Head tensors the checkpoint
+        lacks are initialised as HF does and reported in `model.load_report`; tensors of another
+        head are dropped (also reported).
+        """
+        from albert_core.checkpoint import load_checkpoint, match_state
+
+        config, state = load_checkpoint(name_or_path, config=config)
+        if config_overrides:
+            config = config.replace(**config_overrides)
+        result = match_state(state, config, cls.head)
+        model = cls(config)
+        model.load_canonical_state(result.state)
+        model.load_report = result
+        return model
 
     def save_pretrained(self, folder):
-        """Write config.json + model.safetensors (canonical, HF-loadable) atomically to `folder`."""
-        from .pretrained import save_pretrained
+        """Write `folder` (config.json + model.safetensors, canonical names) atomically; HF loads it."""
+        from albert_core.checkpoint import save_checkpoint
 
-        return save_pretrained(self, folder)
+        config = self.config.replace(architectures=[ARCHITECTURES[self.head]])
+        return save_checkpoint(folder, config, self.canonical_state())
 
     def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None, **kwargs):
         """SavedModel whose `serve` / serving_default takes input_ids, attention_mask, token_type_ids."""
