@@ -100,6 +100,14 @@ class AlbertPreTrainedModel(keras.Model):
             loss = loss + keras.ops.cast(keras.ops.sum(extra), loss.dtype)
         return loss
 
+    def _resolve_auto_jit_compile(self):
+        # Keras turns XLA off on CPU-only machines by default; for ALBERT it is the fast path on
+        # CPU too (docs/bench_tf.md), so jit_compile="auto" means XLA unless a tf.distribute
+        # strategy is in use (where Keras' own rule applies).
+        if self._distribute_strategy:
+            return super()._resolve_auto_jit_compile()
+        return True
+
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "dtype": keras.dtype_policies.serialize(self.dtype_policy), "config": self.config.to_dict()}
 

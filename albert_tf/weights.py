@@ -101,12 +101,9 @@ def set_canonical_state(model, state: Mapping[str, np.ndarray]) -> None:
 def get_canonical_state(model) -> dict:
     """{canonical name: numpy array} of the whole model, tied tensors included (as their targets)."""
     variables = canonical_variables(model)
-    state = {}
     specs = tensor_specs(model.config, model.head)
-    for spec in specs:
-        if spec.tied_to is None:
-            state[spec.name] = np.ascontiguousarray(from_kernel_layout(spec, np.asarray(variables[spec.name].numpy())))
-    for spec in specs:
-        if spec.tied_to is not None:
-            state[spec.name] = state[spec.tied_to]
-    return state
+    own = {
+        s.name: np.ascontiguousarray(from_kernel_layout(s, variables[s.name].numpy())) for s in specs if s.tied_to is None
+    }
+    # Schema order; a tied tensor is its target's array.
+    return {s.name: own[s.tied_to] if s.tied_to else own[s.name] for s in specs}
