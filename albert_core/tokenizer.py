@@ -61,121 +61,182 @@ def preprocess_text(text: str, do_lower_case: bool, remove_space: bool, keep_acc
     return out
 
 
-def _aligned_preprocess(text: str, do_lower_case: bool, remove_space: bool, keep_accents: bool):
-    """preprocess_text(lower_each_char(text)) with, for every output char, its (start, end) in text.
+_WORD = re.compile(r"\S+")
 
-    Like HF's fast tokenizer, a character that replaces several (a collapsed whitespace run, the
-    quote that replaces ``) is aligned with the last of them.
-    Also returns the span the sentencepiece dummy prefix "▁" stands for: the last stripped
-    leading whitespace, else the first character (HF fast's alignment).
+
+def _collapsed_run_source(text: str, run_end: int) -> int:
+    """The char a collapsed whitespace run ending at run_end is aligned with (HF fast's choice):
+    its last char, except that a closing "\\r\\n" counts as one char, the "\\r"."""
+    last = run_end - 1
+    if text[last] == "\n" and last > 0 and text[last - 1] == "\r":
+        return last - 1
+    return last
+
+
+def _aligned_preprocess(text: str, do_lower_case: bool, remove_space: bool, keep_accents: bool):
+    """preprocess_text(lower_each_char(text)) and, for each output char, the index of its source char.
+
+    Every output char comes from exactly one char of `text`: an expansion (NFKD "ﬁ" -> "fi")
+    repeats the source; a char that replaces several (a collapsed whitespace run, the quote that
+    replaces ``) is aligned with the last of them, as HF's fast tokenizer aligns it.
+    Also returns the source of sentencepiece's dummy prefix "▁": the stripped leading whitespace,
+    else the first char HF fast keeps.
     """
+    if remove_space and text.isascii() and "``" not in text and "''" not in text:
+        return _aligned_preprocess_ascii(text, do_lower_case)
     chars = list(text)
-    spans = [(i, i + 1) for i in range(len(text))]
+    src = list(range(len(text)))
     if do_lower_case:
-        new_chars, new_spans = [], []
-        for ch, span in zip(chars, spans):
+        new_chars, new_src = [], []
+        for ch, i in zip(chars, src):
             low = ch.lower()
             new_chars.extend(low)
-            new_spans.extend([span] * len(low))
-        chars, spans = new_chars, new_spans
-    leading_space = None  # span of the last leading whitespace char that remove_space strips
+            new_src.extend([i] * len(low))
+        chars, src = new_chars, new_src
+    leading_space = None  # source of the leading whitespace that remove_space strips
     if remove_space:
-        new_chars, new_spans = [], []
-        pending = None  # span of the last whitespace char of the current run
+        new_chars, new_src = [], []
+        pending = None  # source of the current whitespace run
         prev_char = ""
-        for ch, span in zip(chars, spans):
+        for ch, i in zip(chars, src):
             if ch.isspace():
-                # HF fast aligns a collapsed run with its last char, but "\r\n" counts as one (the \r).
                 if not (ch == "\n" and pending is not None and prev_char == "\r"):
-                    pending = span
+                    pending = i
                 prev_char = ch
                 continue
             prev_char = ch
             if pending is not None:
                 if new_chars:
                     new_chars.append(" ")
-                    new_spans.append(pending)
+                    new_src.append(pending)
                 else:
                     leading_space = pending
                 pending = None
             new_chars.append(ch)
-            new_spans.append(span)
-        chars, spans = new_chars, new_spans
+            new_src.append(i)
+        chars, src = new_chars, new_src
     for pattern in ("``", "''"):
-        new_chars, new_spans, i = [], [], 0
-        while i < len(chars):
-            if i + 1 < len(chars) and chars[i] + chars[i + 1] == pattern:
+        new_chars, new_src, k = [], [], 0
+        while k < len(chars):
+            if k + 1 < len(chars) and chars[k] + chars[k + 1] == pattern:
                 new_chars.append('"')
-                new_spans.append(spans[i + 1])  # HF fast aligns a replacement with its last char
-                i += 2
+                new_src.append(src[k + 1])
+                k += 2
             else:
-                new_chars.append(chars[i])
-                new_spans.append(spans[i])
-                i += 1
-        chars, spans = new_chars, new_spans
+                new_chars.append(chars[k])
+                new_src.append(src[k])
+                k += 1
+        chars, src = new_chars, new_src
     if not keep_accents:
-        new_chars, new_spans = [], []
-        for ch, span in zip(chars, spans):
+        new_chars, new_src = [], []
+        for ch, i in zip(chars, src):
             for part in unicodedata.normalize("NFKD", ch):
                 if not unicodedata.combining(part):
                     new_chars.append(part)
-                    new_spans.append(span)
-        chars, spans = new_chars, new_spans
+                    new_src.append(i)
+        chars, src = new_chars, new_src
     if do_lower_case:
         # Whole-string lower() (final sigma depends on context) with per-char lengths, which do not.
         whole = "".join(chars).lower()
-        new_chars, new_spans, pos = [], [], 0
-        for ch, span in zip(chars, spans):
+        new_chars, new_src, pos = [], [], 0
+        for ch, i in zip(chars, src):
             n = len(ch.lower())
             new_chars.extend(whole[pos : pos + n])
-            new_spans.extend([span] * n)
+            new_src.extend([i] * n)
             pos += n
-        chars, spans = new_chars, new_spans
+        chars, src = new_chars, new_src
     # Without leading whitespace the dummy "▁" aligns with the first char HF fast keeps (it strips
     # nonspacing marks such as U+FE0F when keep_accents=False).
-    visible = [sp for ch, sp in zip(chars, spans) if keep_accents or unicodedata.category(ch) != "Mn"]
-    dummy_span = leading_space or (visible or spans or [(0, 0)])[0]
-    return "".join(chars), spans, dummy_span
+    visible = [i for ch, i in zip(chars, src) if keep_accents or unicodedata.category(ch) != "Mn"]
+    dummy = leading_space if leading_space is not None else (visible or src or [0])[0]
+    return "".join(chars), src, dummy
 
 
-def _pieces_with_sources(sp, text: str) -> list[tuple[int, str, list[int]]]:
-    """(id, piece, indices of the chars of `text` it came from) for each piece of text.
+def _aligned_preprocess_ascii(text: str, do_lower_case: bool):
+    """The common case (ASCII, no quote pairs): only whitespace collapsing moves chars."""
+    words = list(_WORD.finditer(text))
+    if not words:
+        return "", [], 0
+    src: list[int] = []
+    previous_end = None
+    for match in words:
+        start, end = match.span()
+        if previous_end is not None:
+            src.append(_collapsed_run_source(text, start))
+        src.extend(range(start, end))
+        previous_end = end
+    first = words[0].start()
+    dummy = _collapsed_run_source(text, first) if first > 0 else first
+    out = " ".join(m.group(0) for m in words)
+    return (out.lower() if do_lower_case else out), src, dummy
 
-    sentencepiece's normaliser (nmt_nfkc) may expand one char into several ("Ⅻ" -> "xii") or fuse
-    several; its `normalize(with_offsets=True)` says where each normalised char came from, and
-    the pieces tile the normalised text, so every piece gets exactly its source chars, each
-    expanded char in every piece it feeds (HF fast's alignment). The dummy-prefix "▁" has none.
+
+def _pieces_with_sources(sp, text: str, src: list[int], dummy: int, strip_marks: bool):
+    """(id, piece, (begin, end) in the original text) for each piece sentencepiece cuts `text` into.
+
+    `text` is the prepared chunk and src[k] the original index of its char k. sentencepiece's
+    normaliser (nmt_nfkc) may expand one char into several ("Ⅻ" -> "xii") or fuse several;
+    `normalize(with_offsets=True)` says where each normalised char came from, and the pieces tile
+    the normalised text, so every piece spans exactly its source chars (an expanded char in every
+    piece it feeds, a fused one at its first char: HF fast's alignment). The dummy-prefix "▁"
+    stands for `dummy`. With strip_marks, nonspacing marks (which HF fast strips) span nothing.
     """
-    pieces = sp.encode(text, out_type=str)
-    ids = [sp.piece_to_id(p) for p in pieces]
+    try:  # sentencepiece >= 0.2.2: ids and pieces in one call
+        encoded = sp.encode(text, return_type="offset_mapping")
+        ids, pieces = encoded["ids"], encoded["pieces"]
+    except (TypeError, ValueError):
+        ids, pieces = sp.encode(text, out_type=int), sp.encode(text, out_type=str)
     try:
         normalized, starts = sp.normalize(text, with_offsets=True)
-    except TypeError:  # sentencepiece < 0.2.1 has no normalize offsets: use its piece spans
-        return _pieces_with_sources_from_spans(sp, text, ids, pieces)
-    if sum(len(p) for p in pieces) != len(normalized):
-        return _pieces_with_sources_from_spans(sp, text, ids, pieces)
-    out, pos = [], 0
-    for piece_id, piece in zip(ids, pieces):
-        sources: list[int] = []
-        for j in range(pos, pos + len(piece)):
-            if j == 0 and normalized[0] == SPIECE_UNDERLINE and not text[:1].isspace():
-                continue  # the dummy prefix stands for no char of text
-            # A char fused from several (e + U+0301 -> é) is aligned with the first, as HF does.
-            k = starts[j]
-            if k < len(text) and k not in sources:
-                sources.append(k)
-        out.append((piece_id, piece, sources))
-        pos += len(piece)
+    except TypeError:  # sentencepiece < 0.2.1 has no normalize offsets
+        normalized, starts = None, None
+    if normalized is None or sum(len(p) for p in pieces) != len(normalized):
+        return _pieces_with_sources_from_spans(sp, text, src, dummy, ids, pieces)
+    n = len(normalized)
+    if n == 0:
+        return []
+    source = np.minimum(np.asarray(starts[:n], dtype=np.int64), max(len(text) - 1, 0))
+    original = np.asarray(src, dtype=np.int64)[source] if src else np.zeros(n, dtype=np.int64)
+    valid = np.asarray(starts[:n]) < len(text)
+    if normalized[0] == SPIECE_UNDERLINE and not text[:1].isspace():
+        valid[0] = False  # the dummy prefix: handled below
+    if strip_marks and not text.isascii():
+        is_mark = np.array([unicodedata.category(text[k]) == "Mn" for k in source]) & valid
+    else:
+        is_mark = np.zeros(n, dtype=bool)
+    bounds = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+    big = np.iinfo(np.int64).max
+
+    def reduce(mask):
+        lo = np.minimum.reduceat(np.where(mask, original, big), bounds)
+        hi = np.maximum.reduceat(np.where(mask, original + 1, -1), bounds)
+        return lo, hi
+
+    lo, hi = reduce(valid & ~is_mark)
+    lo_all, hi_all = reduce(valid)
+    out = []
+    for k, (piece_id, piece) in enumerate(zip(ids, pieces)):
+        a, b = (int(lo[k]), int(hi[k])) if hi[k] >= 0 else (int(lo_all[k]), int(hi_all[k]))
+        if b < 0:
+            a, b = dummy, dummy + 1
+        if k == 0 and piece.startswith(SPIECE_UNDERLINE):
+            a, b = min(a, dummy), max(b, dummy + 1)
+        out.append((piece_id, piece, (a, b)))
     return out
 
 
-def _pieces_with_sources_from_spans(sp, text, ids, pieces):
+def _pieces_with_sources_from_spans(sp, text, src, dummy, ids, pieces):
+    """Older sentencepiece: its byte spans per piece, mapped to chars, then to the original text."""
     result = sp.encode(text, out_type="immutable_proto")
     byte_to_char = np.repeat(np.arange(len(text) + 1), [len(ch.encode()) for ch in text] + [1])
-    return [
-        (piece_id, piece, list(range(int(byte_to_char[p.begin]), int(byte_to_char[p.end]))))
-        for piece_id, piece, p in zip(ids, pieces, result.pieces)
-    ]
+    out = []
+    for k, (piece_id, piece, p) in enumerate(zip(ids, pieces, result.pieces)):
+        chars = range(int(byte_to_char[p.begin]), int(byte_to_char[p.end]))
+        a, b = (min(src[c] for c in chars), max(src[c] for c in chars) + 1) if len(chars) else (dummy, dummy + 1)
+        if k == 0 and piece.startswith(SPIECE_UNDERLINE):
+            a, b = min(a, dummy), max(b, dummy + 1)
+        out.append((piece_id, piece, (a, b)))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -490,20 +551,12 @@ class AlbertTokenizer:
                         begin -= 1
                 offsets.append((begin, start + len(chunk)))
                 continue
-            prepared, spans, dummy = _aligned_preprocess(chunk, self.do_lower_case, self.remove_space, self.keep_accents)
+            prepared, src, dummy = _aligned_preprocess(chunk, self.do_lower_case, self.remove_space, self.keep_accents)
             if not prepared:
                 continue
-            for n, (piece_id, piece, sources) in enumerate(_pieces_with_sources(self.sp_model, prepared)):
-                if not self.keep_accents:
-                    # HF fast strips every nonspacing mark (e.g. U+FE0F), so none is part of a span.
-                    kept = [j for j in sources if unicodedata.category(prepared[j]) != "Mn"]
-                    sources = kept or sources
-                if sources:
-                    lo, hi = min(spans[j][0] for j in sources), max(spans[j][1] for j in sources)
-                else:
-                    lo, hi = dummy
-                if n == 0 and piece.startswith(SPIECE_UNDERLINE):
-                    lo, hi = min(lo, dummy[0]), max(hi, dummy[1])
+            for piece_id, piece, (lo, hi) in _pieces_with_sources(
+                self.sp_model, prepared, src, dummy, strip_marks=not self.keep_accents
+            ):
                 span = (lo + start, hi + start)
                 if offsets:  # keep spans in order where a stripped mark fed its own piece
                     span = (max(span[0], offsets[-1][0]), max(span[1], offsets[-1][1]))
