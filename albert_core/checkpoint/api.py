@@ -26,11 +26,12 @@ from ..config import CONFIG_NAME, AlbertConfig
 from ..errors import CheckpointError
 from ..hub import looks_like_hub_id, resolve_file
 from ..schema import Head, tensor_specs
+from .safetensors_io import SAFETENSORS_NAME, write_safetensors, write_sharded_safetensors
 from .formats import HF_FILES, READERS, WEIGHT_FILE_PATTERN, Format, detect_format
 from .state import CanonicalState, drop_tied, infer_head, normalise_keys, warn_non_finite
 
-# Formats save_checkpoint writes, by the name a caller uses.
-WRITABLE = ("safetensors", "pytorch", "tf", "flax")
+# HF formats save_checkpoint writes besides the canonical model.safetensors, by the name a caller uses.
+WRITABLE = ("pytorch", "tf", "flax")
 
 
 def _config_for(fmt: Format, path: Path) -> AlbertConfig:
@@ -98,16 +99,18 @@ def _check_writable(state: Mapping[str, np.ndarray], config: AlbertConfig) -> Ca
     """The state without tied copies, after checking every tensor is a schema tensor of the right
     shape (for some head of this config): nothing unknown is written."""
     state = drop_tied(normalise_keys(state), config)
-    specs = {}
+    # `classifier` is [num_labels, H] in two heads and [1, H] in multiple choice: any head's shape is fine.
+    shapes: dict[str, set] = {}
     for head in Head:
-        specs.update({spec.name: spec for spec in tensor_specs(config, head)})
+        for spec in tensor_specs(config, head):
+            shapes.setdefault(spec.name, set()).add(spec.shape)
     problems = []
     for name, array in state.items():
-        spec = specs.get(name)
-        if spec is None:
+        if name not in shapes:
             problems.append(f"{name} is not an ALBERT tensor")
-        elif tuple(np.shape(array)) != spec.shape:
-            problems.append(f"{name} has shape {list(np.shape(array))}, the config says {list(spec.shape)}")
+        elif tuple(np.shape(array)) not in shapes[name]:
+            want = " or ".join(str(list(s)) for s in sorted(shapes[name]))
+            problems.append(f"{name} has shape {list(np.shape(array))}, the config says {want}")
     if problems:
         raise CheckpointError(f"refusing to save ({len(problems)} problem(s)): " + "; ".join(problems))
     return state
@@ -130,15 +133,16 @@ def save_checkpoint(
     folder: str | os.PathLike,
     config: AlbertConfig,
     state: Mapping[str, np.ndarray],
-    formats: Iterable[str] = ("safetensors",),
+    extra_formats: Iterable[str] = (),
     max_shard_size: int | None = None,
     head: Head | str | None = None,
 ) -> Path:
-    """Write `folder`: config.json + model.safetensors (canonical names), and on request HF's other
-    formats ("pytorch": pytorch_model.bin, "tf": tf_model.h5, "flax": flax_model.msgpack) so HF's
-    PyTorch, TF and Flax classes load the folder. `max_shard_size` (bytes) shards the safetensors
-    file as HF does. `head` decides the TF/Flax layout when the tensors alone cannot tell."""
-    formats = list(dict.fromkeys(formats))
+    """Write `folder`: config.json + model.safetensors (canonical names, what every backend and HF
+    PyTorch read), plus on request HF's other formats (`extra_formats`: "pytorch" for
+    pytorch_model.bin, "tf" for tf_model.h5, "flax" for flax_model.msgpack), so HF's TF and Flax
+    classes load the folder without from_pt. `max_shard_size` (bytes) shards the safetensors file
+    as HF does. `head` decides the TF/Flax layout when the tensors alone cannot tell."""
+    formats = list(dict.fromkeys(extra_formats))
     unknown = [f for f in formats if f not in WRITABLE]
     if unknown:
         raise ValueError(f"cannot write format(s) {unknown}; writable: {', '.join(WRITABLE)}")
@@ -149,14 +153,11 @@ def save_checkpoint(
     with atomic_folder(folder, keep_existing=False) as tmp:
         _carry_over(folder, tmp)
         config.save_pretrained(tmp)
-        if "safetensors" in formats:
-            from .safetensors_io import SAFETENSORS_NAME, write_safetensors, write_sharded_safetensors
-
-            total = sum(np.asarray(a).nbytes for a in state.values())
-            if max_shard_size is not None and total > max_shard_size:
-                write_sharded_safetensors(tmp, state, max_shard_size, metadata)
-            else:
-                write_safetensors(tmp / SAFETENSORS_NAME, state, metadata)
+        total = sum(np.asarray(a).nbytes for a in state.values())
+        if max_shard_size is not None and total > max_shard_size:
+            write_sharded_safetensors(tmp, state, max_shard_size, metadata)
+        else:
+            write_safetensors(tmp / SAFETENSORS_NAME, state, metadata)
         if "pytorch" in formats:
             from .torch_bin import TORCH_BIN_NAME, write_torch_bin
 

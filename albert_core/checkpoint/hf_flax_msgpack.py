@@ -21,8 +21,8 @@ import numpy as np
 from ..atomic import atomic_file
 from ..config import AlbertConfig
 from ..errors import CheckpointError, require
-from ..schema import ARCHITECTURES, BASE_PREFIX, Head, Kind, Style, canonical_leaf, leaf_name, module_path, specs_by_name
-from .state import CanonicalState, infer_head
+from ..schema import BASE_PREFIX, Head, Kind, Style, canonical_leaf, leaf_name, module_path
+from .state import CanonicalState, infer_head, specs_for_writing
 
 FLAX_MSGPACK_NAME = "flax_model.msgpack"
 
@@ -96,12 +96,10 @@ def read_hf_flax_msgpack(path: str | os.PathLike) -> CanonicalState:
 
 def params_tree(state: Mapping[str, np.ndarray], config: AlbertConfig, head: Head) -> dict:
     """The HF Flax parameter tree of `head` holding `state` (tied copies left out, as HF Flax does)."""
-    specs = specs_by_name(config, head)
+    specs = specs_for_writing(state, config, head, FLAX_MSGPACK_NAME)
     tree: dict[str, Any] = {}
     for name, value in state.items():
-        spec = specs.get(name)
-        if spec is None:
-            raise CheckpointError(f"cannot write {name} to {FLAX_MSGPACK_NAME}: it is not a tensor of {ARCHITECTURES[head]}")
+        spec = specs[name]
         if spec.tied_to is not None:
             continue
         parts = module_path(spec)

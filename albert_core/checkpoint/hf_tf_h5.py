@@ -31,8 +31,8 @@ import numpy as np
 from ..atomic import atomic_file
 from ..config import AlbertConfig
 from ..errors import CheckpointError, require
-from ..schema import ARCHITECTURES, BASE_PREFIX, Head, Style, canonical_leaf, leaf_name, module_path, specs_by_name
-from .state import CanonicalState, infer_head
+from ..schema import ARCHITECTURES, BASE_PREFIX, Head, Style, canonical_leaf, leaf_name, module_path
+from .state import CanonicalState, infer_head, specs_for_writing
 
 TF_H5_NAME = "tf_model.h5"
 
@@ -149,14 +149,12 @@ def write_hf_tf_h5(path: str | os.PathLike, state: Mapping[str, np.ndarray], con
     path = Path(path)
     h5py = _h5py(f"writing {path.name}")
     head = Head(head) if head is not None else infer_head(state, config)
-    specs = specs_by_name(config, head)
+    specs = specs_for_writing(state, config, head, path.name)
     prefix = _snake_case("TF" + ARCHITECTURES[head])
     has_mlm = any(name.startswith("predictions.") for name in specs)
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
     for name, value in state.items():
-        spec = specs.get(name)
-        if spec is None:
-            raise CheckpointError(f"cannot write {name} to {path.name}: it is not a tensor of {ARCHITECTURES[head]}")
+        spec = specs[name]
         if spec.tied_to is not None:
             continue  # HF TF reads a tied tensor from what it is tied to
         leaf = "weight" if name == _WORD_EMBEDDINGS else leaf_name(spec, Style.KERAS)
@@ -170,12 +168,12 @@ def write_hf_tf_h5(path: str | os.PathLike, state: Mapping[str, np.ndarray], con
             layers.setdefault("predictions", []).append((weight_name, array))
     with atomic_file(path, "w+b") as handle:
         with h5py.File(handle, "w") as f:
-            f.attrs["layer_names"] = np.array([n.encode("utf-8") for n in layers])
+            f.attrs["layer_names"] = np.array(list(layers), dtype=h5py.string_dtype())
             f.attrs["backend"] = "tensorflow"
             f.attrs["keras_version"] = "2.15.0"  # the h5 layout is Keras 2's, whatever wrote it
             for layer, weights in layers.items():
                 group = f.create_group(layer)
-                group.attrs["weight_names"] = np.array([n.encode("utf-8") for n, _ in weights])
+                group.attrs["weight_names"] = np.array([n for n, _ in weights], dtype=h5py.string_dtype())
                 for weight_name, array in weights:
                     group.create_dataset(weight_name, data=np.ascontiguousarray(array))
     return path

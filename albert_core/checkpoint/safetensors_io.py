@@ -143,11 +143,15 @@ def write_safetensors(path: str | os.PathLike, state: Mapping[str, np.ndarray], 
         handle.write(struct.pack("<Q", len(encoded)))
         handle.write(encoded)
         for name in order:
-            array = arrays[name]
-            if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and not np.little_endian):
-                array = array.astype(array.dtype.newbyteorder("<"))
-            handle.write(memoryview(np.ascontiguousarray(array)).cast("B"))
+            _write_array(handle, arrays[name])
     return path
+
+
+def _write_array(handle, array: np.ndarray) -> None:
+    """The array's bytes, little-endian, C order, without an extra copy when it already is."""
+    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and not np.little_endian):
+        array = array.astype(array.dtype.newbyteorder("<"))
+    handle.write(memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8)))
 
 
 # ----- sharded checkpoints: model.safetensors.index.json + model-0000k-of-0000n.safetensors ------

@@ -168,6 +168,19 @@ def infer_head(state: Mapping[str, np.ndarray], config: AlbertConfig | None = No
     return Head.BASE
 
 
+def specs_for_writing(state: Mapping[str, np.ndarray], config: AlbertConfig, head: Head, file_name: str) -> dict[str, TensorSpec]:
+    """The specs of `head`, after checking every tensor of `state` is one of them (all offenders
+    named at once): a head-specific format (HF TF, HF Flax) has no place for another head's tensors."""
+    specs = {spec.name: spec for spec in tensor_specs(config, head)}
+    foreign = [name for name in state if name not in specs]
+    if foreign:
+        raise CheckpointError(
+            f"cannot write {', '.join(foreign)} to {file_name}: not tensors of {ARCHITECTURES[head]} "
+            "(pass the head the state belongs to)"
+        )
+    return specs
+
+
 def initial_value(spec: TensorSpec, config: AlbertConfig, rng: np.random.Generator) -> np.ndarray:
     """A fresh tensor as HF's _init_weights makes it: N(0, initializer_range) weights, zero biases,
     unit LayerNorm scales, and a zero padding row in the word embeddings."""

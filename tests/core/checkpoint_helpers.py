@@ -1,0 +1,22 @@
+"""Paths and comparisons the checkpoint tests share (numpy only, importable from every test env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from albert_core.schema import Head
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+HF_TINY = FIXTURES / "hf_tiny"
+CONFIG_NAMES = ["tiny", "tiny-g2k2"]
+HEADS = [h.value for h in Head]
+
+
+def assert_same_state(got, want) -> None:
+    """Same names, dtypes and bits."""
+    assert sorted(got) == sorted(want)
+    for name in want:
+        assert got[name].dtype == want[name].dtype, name
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
