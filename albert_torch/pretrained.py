@@ -7,9 +7,10 @@ dtype/attention/gradient-checkpointing switches, and resizing the vocabulary.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 import torch
 from torch import nn
@@ -205,12 +206,24 @@ class AlbertPreTrainedModel(nn.Module):
         with torch.device("meta"):
             model = cls(config, **kwargs)
         model.load_canonical_state(result.state, dtype=target_dtype, device=device)
-        model.load_report = result
+        # The report without its arrays: the model must not keep a second copy of the weights alive.
+        model.load_report = dataclasses.replace(result, state={})
         return model.eval()
 
-    def save_pretrained(self, folder: Union[str, os.PathLike]) -> Path:
-        """Write `folder` (config.json + model.safetensors, canonical names) atomically; HF loads it."""
+    def save_pretrained(
+        self,
+        folder: Union[str, os.PathLike],
+        extra_formats: Iterable[str] = (),
+        max_shard_size: Optional[int] = None,
+    ) -> Path:
+        """Write `folder` (config.json + model.safetensors, canonical names) atomically; HF loads it.
+
+        `extra_formats` ("pytorch", "tf", "flax") add HF's other weight files; `max_shard_size`
+        (bytes) shards the safetensors file. Both are albert_core.checkpoint.save_checkpoint's.
+        """
         from albert_core.checkpoint import save_checkpoint
 
         config = self.config.replace(architectures=[ARCHITECTURES[self.head]])
-        return save_checkpoint(folder, config, self.canonical_state())
+        return save_checkpoint(
+            folder, config, self.canonical_state(), extra_formats=extra_formats, max_shard_size=max_shard_size, head=self.head
+        )
