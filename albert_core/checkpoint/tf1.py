@@ -147,7 +147,7 @@ def read_tf1(path: str | os.PathLike, config: AlbertConfig) -> CanonicalState:
             continue
         try:
             array = reader.get_tensor(variable)
-        except tf.errors.OpError as exc:
+        except (tf.errors.OpError, IndexError) as exc:  # IndexError: "Read less bytes than requested"
             raise CheckpointError(f"{prefix}: cannot read variable {variable} (truncated data file?): {exc}") from exc
         name, transpose = by_google.get(plain, (variable, False))
         state[name] = array.T.copy() if transpose else array
