@@ -165,3 +165,19 @@ def test_infer_head_without_architectures_uses_the_pooler():
     assert infer_head(state, config.replace(architectures=None)) is Head.TOKEN_CLASSIFICATION
     config, state = fixture_state("tiny", "sequence_classification")
     assert infer_head(state, config.replace(architectures=None)) is Head.SEQUENCE_CLASSIFICATION
+
+
+def test_non_finite_check_is_exact_even_when_a_sum_overflows():
+    import warnings
+
+    from albert_core.checkpoint.state import warn_non_finite
+
+    big = np.full(1000, 60000.0, dtype=np.float16)  # finite, but its fp16/fp32 sums are not small
+    huge32 = np.full(10, 3e38, dtype=np.float32)  # finite; its float32 sum overflows to inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_non_finite({"big": big, "huge": huge32, "empty": np.zeros(0, np.float32)}) == []
+    bad = big.copy()
+    bad[-1] = np.inf
+    with pytest.warns(RuntimeWarning, match="NaN or Inf values in f.safetensors: bad"):
+        assert warn_non_finite({"ok": big, "bad": bad, "ids": np.arange(3)}, "f.safetensors") == ["bad"]
