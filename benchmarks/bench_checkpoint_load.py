@@ -2,10 +2,11 @@
 
     python benchmarks/bench_checkpoint_load.py [--folder /tmp/albert-xxlarge-bench] [--repeats 5] [--json out.json]
 
-The checkpoint (albert-xxlarge-v2 shape with the masked-LM head, random fp32 values, ~0.9 GB) is
-written once by save_checkpoint and reused. Each measurement runs in a fresh process, so peak RSS
-(getrusage ru_maxrss) belongs to that one load: the process imports what it needs, notes its RSS,
-times the load call, then reports its peak. The file is read once beforehand so every run finds it
+The checkpoint (albert-xxlarge-v2 shape with the masked-LM head, random fp32 values, ~0.8 GB) is
+written once by save_checkpoint (in a child process, so this one stays small) and reused. Each
+measurement runs in a fresh process: it imports what it needs, notes its RSS, times the load call,
+then reports its peak RSS (VmHWM: the high-water mark of that process image; getrusage's ru_maxrss
+would not do, Linux carries it over from the forking parent across exec). The file is read once beforehand so every run finds it
 in the page cache; the candidates are interleaved (A B C, A B C, ...) and medians are reported.
 
 Candidates:
@@ -34,17 +35,17 @@ sys.path.insert(0, str(ROOT))
 
 # Each child: imports, baseline RSS, timed call, peak RSS. {path} and {folder} are filled in.
 CHILD = """
-import json, resource, time, sys
+import json, time, sys
 sys.path.insert(0, {root!r})
 {imports}
-def rss_kib():
+def status_kib(field):
     with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-before = rss_kib()
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+before = status_kib("VmRSS")
 start = time.perf_counter()
 result = {call}
 elapsed = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = status_kib("VmHWM")
 print(json.dumps({{"seconds": elapsed, "peak_mib": peak / 1024, "baseline_mib": before / 1024, "tensors": len(result)}}))
 """
 
@@ -93,7 +94,8 @@ def main() -> None:
     path = folder / "model.safetensors"
     if not path.exists():
         print(f"building {path} ...", flush=True)
-        build_checkpoint(folder)
+        code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench_checkpoint_load import build_checkpoint; from pathlib import Path; build_checkpoint(Path({str(folder)!r}))"
+        subprocess.run([sys.executable, "-c", code], check=True)
     size_mib = path.stat().st_size / 2**20
     with open(path, "rb") as f:  # into the page cache, so no candidate pays the first disk read
         while f.read(64 << 20):
