@@ -146,3 +146,12 @@ def test_keras_hub_weights_that_do_not_fit_the_config(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="transformer_encoder_4"):
         load_checkpoint(folder)
+
+
+def test_keras_hub_truncated_weights(tmp_path):
+    folder = tmp_path / "cut"
+    shutil.copytree(KERAS_HUB, folder)
+    data = (folder / "model.weights.h5").read_bytes()
+    (folder / "model.weights.h5").write_bytes(data[: len(data) // 3])
+    with pytest.raises(CheckpointError, match="model.weights.h5 is truncated or not an HDF5 file"):
+        load_checkpoint(folder)

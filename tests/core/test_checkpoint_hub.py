@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("huggingface_hub")  # an optional dependency: the `hub` extra
 
-from albert_core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from albert_core.checkpoint import load_checkpoint, save_checkpoint
 
-from .checkpoint_helpers import HF_TINY, state_digest  # noqa: E402
+from .checkpoint_helpers import HF_TINY, state_digest
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
