@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-
 from albert_core.checkpoint import load_checkpoint, save_checkpoint
 
 from .checkpoint_helpers import HF_TINY, state_digest
