@@ -28,9 +28,6 @@ from .model import AlbertModel
 from .outputs import AlbertClassifierOutput, AlbertForPreTrainingOutput, AlbertQuestionAnsweringOutput
 from .pretrained import AlbertPreTrainedModel
 
-_ENCODER_ARGS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask", "inputs_embeds")
-
-
 def _input_shape(input_ids, inputs_embeds) -> tuple[int, ...]:
     return tuple(input_ids.shape) if input_ids is not None else tuple(inputs_embeds.shape[:-1])
 
@@ -69,9 +66,6 @@ class _AlbertWithHead(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, attn_implementation: str = DEFAULT_ATTN_IMPLEMENTATION):
         super().__init__(config)
         self.albert = AlbertModel(config, add_pooling_layer=self.add_pooling_layer, attn_implementation=attn_implementation)
-
-    def _encode(self, output_attentions, output_hidden_states, **inputs):
-        return self.albert(**inputs, output_attentions=output_attentions, output_hidden_states=output_hidden_states)
 
     def _classifier_dropout(self) -> float:
         return self.config.classifier_dropout_prob or 0.0
@@ -114,10 +108,8 @@ class AlbertForPreTraining(_AlbertWithMLMHead):
         shape = _input_shape(input_ids, inputs_embeds)
         validate_labels("pretraining", labels, self.config, shape)
         validate_labels("sentence_order", sentence_order_label, self.config, shape)
-        outputs = self._encode(
-            output_attentions, output_hidden_states,
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        outputs = self.albert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds, output_attentions, output_hidden_states
         )
         prediction_logits = self.predictions(outputs.last_hidden_state)
         sop_logits = self.sop_classifier(outputs.pooler_output)
@@ -150,10 +142,8 @@ class AlbertForMaskedLM(_AlbertWithMLMHead):
     ):
         """labels: [batch, seq] token ids; -100 marks positions that give no loss."""
         validate_labels("masked_lm", labels, self.config, _input_shape(input_ids, inputs_embeds))
-        outputs = self._encode(
-            output_attentions, output_hidden_states,
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        outputs = self.albert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds, output_attentions, output_hidden_states
         )
         logits = self.predictions(outputs.last_hidden_state)
         loss = None if labels is None else token_loss(logits, labels)
@@ -185,10 +175,8 @@ class AlbertForSequenceClassification(_AlbertWithHead):
         """labels: [batch] class ids, [batch] or [batch, 1] floats (regression, num_labels = 1), or
         [batch, num_labels] floats (multi-label); config.problem_type decides, else HF's rule."""
         validate_labels("sequence_classification", labels, self.config, _input_shape(input_ids, inputs_embeds))
-        outputs = self._encode(
-            output_attentions, output_hidden_states,
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        outputs = self.albert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds, output_attentions, output_hidden_states
         )
         logits = self.classifier(_dropout(outputs.pooler_output, self._classifier_dropout(), self.training))
         loss = None if labels is None else sequence_classification_loss(self.config, logits, labels)
@@ -230,10 +218,9 @@ class AlbertForMultipleChoice(_AlbertWithHead):
         def flat(x):  # [batch, choices, seq, ...] → [batch·choices, seq, ...]
             return None if x is None else x.reshape(-1, *x.shape[2:])
 
-        outputs = self._encode(
+        outputs = self.albert(
+            flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids), head_mask, flat(inputs_embeds),
             output_attentions, output_hidden_states,
-            input_ids=flat(input_ids), attention_mask=flat(attention_mask), token_type_ids=flat(token_type_ids),
-            position_ids=flat(position_ids), head_mask=head_mask, inputs_embeds=flat(inputs_embeds),
         )
         pooled = _dropout(outputs.pooler_output, self._classifier_dropout(), self.training)
         logits = self.classifier(pooled).view(-1, num_choices)
@@ -271,10 +258,8 @@ class AlbertForTokenClassification(_AlbertWithHead):
     ):
         """labels: [batch, seq] label ids; -100 marks positions that give no loss."""
         validate_labels("token_classification", labels, self.config, _input_shape(input_ids, inputs_embeds))
-        outputs = self._encode(
-            output_attentions, output_hidden_states,
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        outputs = self.albert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds, output_attentions, output_hidden_states
         )
         logits = self.classifier(_dropout(outputs.last_hidden_state, self._classifier_dropout(), self.training))
         loss = None if labels is None else token_loss(logits, labels)
@@ -315,10 +300,8 @@ class AlbertForQuestionAnswering(_AlbertWithHead):
             batch = _input_shape(input_ids, inputs_embeds)[0]
             start_positions = check_span_positions("start_positions", start_positions, batch)
             end_positions = check_span_positions("end_positions", end_positions, batch)
-        outputs = self._encode(
-            output_attentions, output_hidden_states,
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        outputs = self.albert(
+            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds, output_attentions, output_hidden_states
         )
         start_logits, end_logits = self.qa_outputs(outputs.last_hidden_state).unbind(dim=-1)
         loss = None
