@@ -26,8 +26,8 @@ from ..config import CONFIG_NAME, AlbertConfig
 from ..errors import CheckpointError
 from ..hub import looks_like_hub_id, resolve_file
 from ..schema import Head, tensor_specs
-from .safetensors_io import SAFETENSORS_NAME, write_safetensors, write_sharded_safetensors
 from .formats import HF_FILES, READERS, WEIGHT_FILE_PATTERN, Format, detect_format
+from .safetensors_io import SAFETENSORS_NAME, write_safetensors, write_sharded_safetensors
 from .state import CanonicalState, drop_tied, infer_head, normalise_keys, warn_non_finite
 
 # HF formats save_checkpoint writes besides the canonical model.safetensors, by the name a caller uses.

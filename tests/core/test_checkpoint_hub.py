@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from albert_core.checkpoint import load_checkpoint, save_checkpoint
 
 from .checkpoint_helpers import HF_TINY, state_digest
