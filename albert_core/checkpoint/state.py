@@ -128,6 +128,10 @@ def drop_tied(state: CanonicalState, config: AlbertConfig) -> CanonicalState:
     return state
 
 
+def _is_float(array: np.ndarray) -> bool:
+    return array.dtype.kind == "f" or array.dtype.name == "bfloat16"  # ml_dtypes' bfloat16 has kind "V"
+
+
 def _has_non_finite(array: np.ndarray) -> bool:
     # Fast path: a sum is finite when every element is (one vectorised pass, no temporary).
     with np.errstate(over="ignore", invalid="ignore"):
@@ -145,7 +149,7 @@ def warn_non_finite(state: Mapping[str, np.ndarray], source: str = "") -> list[s
     bad = [
         name
         for name, array in state.items()
-        if (array.dtype.kind == "f" or array.dtype.name == "bfloat16") and array.size and _has_non_finite(array)
+        if _is_float(array) and array.size and _has_non_finite(array)
     ]
     if bad:
         where = f" in {source}" if source else ""
@@ -242,6 +246,9 @@ def match_state(
             array = state[spec.name]
             if tuple(array.shape) != spec.shape:
                 problems.append(f"{spec.name} has shape {list(array.shape)}, the config says {list(spec.shape)}")
+            elif not _is_float(array):
+                # Any float width is a valid checkpoint (fp16/bf16 saves); integers are not weights.
+                problems.append(f"{spec.name} has dtype {array.dtype}, not a floating-point type")
             else:
                 result.state[spec.name] = array
         elif spec.is_head or spec.name.startswith(POOLER_PREFIX):

@@ -181,3 +181,12 @@ def test_non_finite_check_is_exact_even_when_a_sum_overflows():
     bad[-1] = np.inf
     with pytest.warns(RuntimeWarning, match="NaN or Inf values in f.safetensors: bad"):
         assert warn_non_finite({"ok": big, "bad": bad, "ids": np.arange(3)}, "f.safetensors") == ["bad"]
+
+
+def test_integer_tensors_are_not_weights_but_half_precision_is_fine():
+    config, state = fixture_state("tiny", "base")
+    half = {k: v.astype(np.float16) for k, v in state.items()}
+    assert match_state(half, config, "base").state["albert.pooler.weight"].dtype == np.float16
+    ints = dict(state, **{"albert.pooler.bias": np.zeros(32, np.int64)})
+    with pytest.raises(CheckpointError, match="albert.pooler.bias has dtype int64, not a floating-point type"):
+        match_state(ints, config, "base")
