@@ -61,11 +61,12 @@ def attention_bias(attention_mask: Optional[torch.Tensor], dtype: torch.dtype) -
     return (1.0 - mask) * torch.finfo(dtype).min
 
 
-def expand_head_mask(head_mask: Optional[torch.Tensor], num_layers: int, dtype: torch.dtype) -> Optional[torch.Tensor]:
-    """[heads] or [num_hidden_layers, heads] → [num_hidden_layers, heads] (row l for step l)."""
+def expand_head_mask(head_mask, num_layers: int, like: torch.Tensor) -> Optional[torch.Tensor]:
+    """[heads] or [num_hidden_layers, heads] (tensor, array or list) → a [num_hidden_layers, heads]
+    tensor of `like`'s dtype and device (row l for step l)."""
     if head_mask is None:
         return None
-    head_mask = torch.as_tensor(head_mask).to(dtype)
+    head_mask = torch.as_tensor(head_mask).to(device=like.device, dtype=like.dtype)
     if head_mask.dim() == 1:
         head_mask = head_mask.expand(num_layers, -1)
     return head_mask

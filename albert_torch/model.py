@@ -64,7 +64,7 @@ class AlbertModel(AlbertPreTrainedModel):
         last, hidden_states, attentions = self.encoder(
             embeddings,
             attention_bias(attention_mask, embeddings.dtype),
-            expand_head_mask(head_mask, self.config.num_hidden_layers, embeddings.dtype),
+            expand_head_mask(head_mask, self.config.num_hidden_layers, embeddings),
             output_attentions,
             output_hidden_states,
         )

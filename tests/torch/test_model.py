@@ -259,3 +259,17 @@ def test_half_precision_load_is_close_to_fp32(dtype, atol):
     assert (got.float() - ref).abs().max().item() <= atol
     # numpy has no bfloat16: the canonical state widens it to float32 losslessly.
     assert half.canonical_state()["predictions.bias"].dtype.name == ("float32" if dtype == torch.bfloat16 else "float16")
+
+
+@pytest.mark.parametrize("cls", HEADS, ids=lambda c: c.__name__)
+def test_return_dict_false_gives_hf_tuple_order(cls):
+    torch.manual_seed(0)
+    model = cls(small_config()).eval()
+    inputs = model_inputs(cls, model.config)
+    with torch.no_grad():
+        named = model(**inputs, output_hidden_states=True)
+        plain = model(**inputs, output_hidden_states=True, return_dict=False)
+    assert isinstance(plain, tuple) and len(plain) == len(named.to_tuple())
+    first_field = {"AlbertModel": "last_hidden_state", "AlbertForPreTraining": "prediction_logits", "AlbertForQuestionAnswering": "start_logits"}
+    assert torch.equal(plain[0], getattr(named, first_field.get(cls.__name__, "logits")))
+    assert torch.equal(named[0], plain[0]) and named["hidden_states"] is named.hidden_states
