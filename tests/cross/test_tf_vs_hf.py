@@ -246,3 +246,19 @@ def test_inputs_embeds_and_position_ids_match_hf(config):
     with torch.no_grad():
         out_theirs = theirs(**torch_inputs(inputs), inputs_embeds=torch.from_numpy(embeds), position_ids=torch.from_numpy(positions))
     assert_outputs_close(out_ours, out_theirs)
+
+
+def test_saved_folder_loads_in_hf_and_hf_bin_loads_here(tmp_path):
+    small = base_config(num_hidden_layers=2, vocab_size=300)
+    ours = albert_tf.AlbertForMaskedLM(small)
+    ours.save_pretrained(tmp_path / "saved")
+    theirs = transformers.AlbertForMaskedLM.from_pretrained(tmp_path / "saved", attn_implementation="eager").eval()
+    inputs, _ = make_inputs(small, Head.MASKED_LM, padded=True)
+    with torch.no_grad():
+        out_theirs = theirs(**torch_inputs(inputs))
+    assert_outputs_close(ours(inputs), out_theirs)
+
+    theirs.save_pretrained(tmp_path / "hf_bin", safe_serialization=False)  # pytorch_model.bin
+    assert (tmp_path / "hf_bin" / "pytorch_model.bin").exists()
+    again = albert_tf.AlbertForMaskedLM.from_pretrained(tmp_path / "hf_bin")
+    assert_outputs_close(again(inputs), out_theirs)
