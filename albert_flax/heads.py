@@ -208,6 +208,11 @@ def check_positions(name: str, positions, batch: int) -> None:
         raise InputError(f"{name} must be integers, got dtype {positions.dtype}")
 
 
+def check_question_answering_config(config: AlbertConfig) -> None:
+    if config.num_labels != 2:
+        raise ConfigError(f"AlbertForQuestionAnswering needs num_labels == 2 (start, end), got {config.num_labels}")
+
+
 class AlbertForQuestionAnsweringModule(AlbertHeadBase):
     """Span extraction: start and end logits over the sequence, from a 2-wide `qa_outputs` layer."""
 
@@ -219,10 +224,7 @@ class AlbertForQuestionAnsweringModule(AlbertHeadBase):
         deterministic: bool = True,
         **inputs,
     ) -> AlbertQuestionAnsweringOutput:
-        if self.config.num_labels != 2:
-            raise ConfigError(
-                f"AlbertForQuestionAnswering needs num_labels == 2 (start, end), got {self.config.num_labels}"
-            )
+        check_question_answering_config(self.config)
         outputs, _ = self.encode(False, deterministic, inputs)
         logits = self.dense_factory()(2, name="qa_outputs")(outputs.last_hidden_state)
         start_logits, end_logits = logits[..., 0], logits[..., 1]

@@ -33,7 +33,7 @@ from albert_core.schema import ARCHITECTURES, Head
 
 from . import heads
 from .modeling import AlbertModule
-from .params import canonical_to_params, param_specs, params_to_canonical
+from .params import canonical_to_params, initial_state, param_shapes, param_specs, params_to_canonical
 
 def _host(value) -> Optional[np.ndarray]:
     """A numpy copy/view of an input (numpy, list, jax array) for the host-side checks."""
@@ -52,7 +52,9 @@ def _device(name: str, value: Optional[np.ndarray]):
 
 
 def _shapes_by_path(tree) -> dict[str, tuple[int, ...]]:
-    return {jax.tree_util.keystr(path): tuple(np.shape(leaf)) for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+    """{"encoder/pooler/kernel"-style path: shape} of a parameter tree."""
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    return {"/".join(str(getattr(k, "key", k)) for k in path): tuple(np.shape(leaf)) for path, leaf in leaves}
 
 
 class AlbertPreTrainedModel:
@@ -84,9 +86,10 @@ class AlbertPreTrainedModel:
         self.module = self.module_class(
             config=config, dtype=dtype, param_dtype=param_dtype, precision=precision, remat=remat, scan_unroll=scan_unroll
         )
-        self.key = jax.random.key(seed)
-        self._params = self.init_weights(self.key) if _do_init else None
-        self._param_shapes = None  # {path: shape} of this module's params, computed on first need
+        self.seed = seed
+        self._params = None
+        if _do_init:
+            self.load_state_dict(initial_state(config, self.head, seed))
         self._forward = jax.jit(self.apply, static_argnames=("train", "output_attentions", "output_hidden_states"))
 
     # ----- parameters --------------------------------------------------------------------------
@@ -95,7 +98,8 @@ class AlbertPreTrainedModel:
         return {"input_ids": jnp.zeros(shape, jnp.int32)}
 
     def init_weights(self, rng: jax.Array) -> dict:
-        """Fresh parameters with HF's initialisation (normal(initializer_range), zero pad row)."""
+        """Fresh parameters from `module.init` with a JAX key (the constructor draws the same
+        distributions with numpy instead, see params.initial_state, which needs no compile)."""
         params_rng, dropout_rng = jax.random.split(rng)
         init = jax.jit(self.module.init)
         return init({"params": params_rng, "dropout": dropout_rng}, **self._dummy_inputs())["params"]
@@ -108,10 +112,8 @@ class AlbertPreTrainedModel:
 
     @params.setter
     def params(self, params: Mapping) -> None:
-        if self._param_shapes is None:
-            expected = jax.eval_shape(lambda: self.init_weights(self.key))
-            self._param_shapes = _shapes_by_path(expected)
-        want, got = self._param_shapes, _shapes_by_path(params)
+        want = {"/".join(path): shape for path, shape in param_shapes(self.config, self.head).items()}
+        got = _shapes_by_path(params)
         problems = [f"missing {k}" for k in want.keys() - got.keys()]
         problems += [f"unexpected {k}" for k in got.keys() - want.keys()]
         problems += [
@@ -132,7 +134,7 @@ class AlbertPreTrainedModel:
             names = ", ".join(spec.name for spec in missing if not spec.is_head)
             raise CheckpointError(f"the state lacks encoder tensors: {names}")
         if missing:
-            state = {**params_to_canonical(self.init_weights(self.key), self.config, self.head), **state}
+            state = {**initial_state(self.config, self.head, self.seed), **state}
         self.params = canonical_to_params(state, self.config, self.head, dtype=self.param_dtype)
 
     # ----- checkpoints -------------------------------------------------------------------------
@@ -292,3 +294,8 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     module_class = heads.AlbertForQuestionAnsweringModule
     head = Head.QUESTION_ANSWERING
     label_tasks = {"start_positions": None, "end_positions": None}
+
+    def __init__(self, config: AlbertConfig, **kwargs):
+        if isinstance(config, AlbertConfig):
+            heads.check_question_answering_config(config)
+        super().__init__(config, **kwargs)

@@ -40,6 +40,38 @@ def param_specs(config: AlbertConfig, head: Head | str) -> list[TensorSpec]:
     return [spec for spec in tensor_specs(config, head) if spec.tied_to is None]
 
 
+def param_shapes(config: AlbertConfig, head: Head | str) -> dict[tuple[str, ...], tuple[int, ...]]:
+    """{parameter path: shape} of `head`'s module, from the schema (no tracing)."""
+    shapes = {}
+    for spec in param_specs(config, head):
+        shape = spec.shape[::-1] if spec.kind is Kind.LINEAR_WEIGHT else spec.shape
+        shapes[param_path(spec, head)] = tuple(shape)
+    return shapes
+
+
+def initial_state(config: AlbertConfig, head: Head | str, seed: int = 0) -> dict[str, np.ndarray]:
+    """HF's initialisation drawn with numpy (no compilation): weights and embeddings
+    N(0, initializer_range) with the word embeddings' pad row zero, biases 0, LayerNorm 1 and 0.
+
+    The linen modules' own initializers draw the same distributions from JAX keys (`module.init`);
+    this is what the model classes use, because it costs no XLA compile.
+    """
+    rng = np.random.default_rng(seed)
+    state = {}
+    for spec in param_specs(config, head):
+        if spec.kind in (Kind.LINEAR_WEIGHT, Kind.EMBEDDING):
+            array = rng.normal(0.0, config.initializer_range, spec.shape).astype(np.float32)
+        elif spec.kind is Kind.NORM_SCALE:
+            array = np.ones(spec.shape, np.float32)
+        else:
+            array = np.zeros(spec.shape, np.float32)
+        state[spec.name] = array
+    word = f"{BASE_PREFIX}embeddings.word_embeddings.weight"
+    if config.pad_token_id is not None:
+        state[word][config.pad_token_id] = 0.0
+    return state
+
+
 def _get(tree: Mapping, path: tuple[str, ...]):
     for key in path:
         tree = tree[key]

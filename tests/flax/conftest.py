@@ -14,3 +14,4 @@ HF_TINY = Path(__file__).resolve().parents[1] / "fixtures" / "hf_tiny"
 @pytest.fixture(scope="session")
 def hf_tiny() -> Path:
     return HF_TINY
+
