@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -34,6 +32,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np
 import torch
 import transformers
+
+from albert_core.atomic import atomic_folder
 
 TINY = dict(
     vocab_size=128,
@@ -174,19 +174,12 @@ def write_head(root: Path, config_name: str, head: str, seed: int) -> None:
     name, expected = main_logits(outputs)
 
     folder = root / "hf_tiny" / config_name / head
-    tmp = Path(tempfile.mkdtemp(prefix=f".{head}.", dir=folder.parent if folder.parent.exists() else None))
-    try:
+    with atomic_folder(folder, keep_existing=False) as tmp:  # a failed check leaves the old fixture
         model.save_pretrained(tmp, safe_serialization=True)
         model.save_pretrained(tmp, safe_serialization=False)
         write_tf(tmp, suffix, inputs, name, expected)
         write_flax(tmp, suffix, inputs, name, expected)
         np.savez(tmp / "reference.npz", **inputs, **outputs)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp), folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"wrote {folder}: {sorted(p.name for p in folder.iterdir())}")
 
 

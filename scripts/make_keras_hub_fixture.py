@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -32,6 +30,8 @@ import keras_hub
 import numpy as np
 import torch
 import transformers
+
+from albert_core.atomic import atomic_folder
 
 ROOT = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SOURCE = ROOT / "hf_tiny" / "tiny-g2k2" / "pretraining"
@@ -80,16 +80,11 @@ def main() -> None:
     logits = mlm({**feed, "mask_positions": mask_positions})
     check_close("mlm logits", expected_logits, np.asarray(logits))
 
-    tmp = Path(tempfile.mkdtemp(prefix=".keras_hub.", dir=TARGET.parent))
-    try:
+    with atomic_folder(TARGET, keep_existing=False) as tmp:
         mlm.save_to_preset(str(tmp))
         meta = json.loads((tmp / "metadata.json").read_text())
         meta["date_saved"] = "fixture"  # keep the committed file stable across reruns
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=4))
-        shutil.rmtree(TARGET, ignore_errors=True)
-        os.rename(tmp, TARGET)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"wrote {TARGET}: {sorted(p.name for p in TARGET.iterdir())}")
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -34,6 +33,8 @@ import tensorflow as tf
 import torch
 import transformers
 from safetensors.numpy import load_file
+
+from albert_core.atomic import atomic_folder
 
 ROOT = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SOURCE = ROOT / "hf_tiny" / "tiny-g2k2" / "pretraining"
@@ -124,18 +125,12 @@ def main() -> None:
         for slot in ("adam_m", "adam_v"):
             variables[f"{name}/{slot}"] = rng.standard_normal(variables[name].shape).astype(np.float32)
 
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tf1.", dir=TARGET.parent))
-    try:
+    with atomic_folder(TARGET, keep_existing=False) as tmp:  # a failed check leaves the old fixture
         write_checkpoint(tmp, variables)
         verify_with_hf(tmp, config, state)
         # The google-research release ships albert_config.json beside the checkpoint; keep HF's
         # config.json too so the folder loads without a config argument.
         shutil.copy(SOURCE / "config.json", tmp / "config.json")
-        shutil.rmtree(TARGET, ignore_errors=True)
-        os.rename(tmp, TARGET)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"wrote {TARGET}: {sorted(p.name for p in TARGET.iterdir())}")
 
 
