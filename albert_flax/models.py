@@ -20,12 +20,14 @@ full float32, as the parity tests do.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from albert_core.checkpoint import MatchResult, load_checkpoint, match_state, save_checkpoint
 from albert_core.config import AlbertConfig
 from albert_core.errors import CheckpointError, ConfigError
 from albert_core.inputs import InputError, check_labels, check_model_inputs
@@ -33,7 +35,7 @@ from albert_core.schema import ARCHITECTURES, Head
 
 from . import heads
 from .modeling import AlbertModule
-from .params import canonical_to_params, initial_state, param_shapes, param_specs, params_to_canonical
+from .params import canonical_to_params, initial_state, param_shapes, params_to_canonical
 
 def _host(value) -> Optional[np.ndarray]:
     """A numpy copy/view of an input (numpy, list, jax array) for the host-side checks."""
@@ -89,7 +91,7 @@ class AlbertPreTrainedModel:
         self.seed = seed
         self._params = None
         if _do_init:
-            self.load_state_dict(initial_state(config, self.head, seed))
+            self.params = canonical_to_params(initial_state(config, self.head, seed), config, self.head, param_dtype)
         self._forward = jax.jit(self.apply, static_argnames=("train", "output_attentions", "output_hidden_states"))
 
     # ----- parameters --------------------------------------------------------------------------
@@ -127,15 +129,13 @@ class AlbertPreTrainedModel:
         """The canonical state (HF PyTorch names and layouts, numpy) of `params` or self.params."""
         return params_to_canonical(self.params if params is None else params, self.config, self.head)
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Set params from a canonical state; head tensors it lacks keep their fresh initialisation."""
-        missing = [spec for spec in param_specs(self.config, self.head) if spec.name not in state]
-        if any(not spec.is_head for spec in missing):
-            names = ", ".join(spec.name for spec in missing if not spec.is_head)
-            raise CheckpointError(f"the state lacks encoder tensors: {names}")
-        if missing:
-            state = {**initial_state(self.config, self.head, self.seed), **state}
-        self.params = canonical_to_params(state, self.config, self.head, dtype=self.param_dtype)
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> MatchResult:
+        """Set params from a canonical state, checked by albert_core's match_state: head tensors it
+        lacks are initialised, other heads' tensors dropped (both listed in the returned MatchResult);
+        missing encoder tensors, unknown or wrong-shaped tensors raise CheckpointError, all named."""
+        match = match_state(state, self.config, self.head, seed=self.seed)
+        self.params = canonical_to_params(match.state, self.config, self.head, dtype=self.param_dtype)
+        return match
 
     # ----- checkpoints -------------------------------------------------------------------------
     @classmethod
@@ -146,21 +146,21 @@ class AlbertPreTrainedModel:
         tensors this class does not use are dropped; missing or wrong-shaped encoder tensors raise
         CheckpointError. kwargs go to the constructor (dtype, param_dtype, precision, remat, seed).
         """
-        from albert_core.checkpoint import load_checkpoint, match_state
-
         config, state = load_checkpoint(name_or_path, config=config)
-        match = match_state(state, config, cls.head)
         model = cls(config, _do_init=False, **kwargs)
-        model.load_state_dict(match.state)
-        model.loading_info = match
+        model.loading_info = model.load_state_dict(state)
         return model
 
-    def save_pretrained(self, folder: str | os.PathLike, params: Optional[Mapping] = None) -> None:
-        """Write `folder/config.json` + `folder/model.safetensors` (canonical), atomically as a whole."""
-        from albert_core.checkpoint import save_checkpoint
+    def save_pretrained(
+        self, folder: str | os.PathLike, params: Optional[Mapping] = None, extra_formats: Iterable[str] = ()
+    ) -> Path:
+        """Write `folder/config.json` + `folder/model.safetensors` (canonical), atomically as a whole.
 
+        extra_formats: any of "pytorch", "tf", "flax" also writes HF's pytorch_model.bin,
+        tf_model.h5 or flax_model.msgpack, for HF classes that want their own format.
+        """
         config = self.config.replace(architectures=[ARCHITECTURES[self.head]])
-        save_checkpoint(folder, config, self.state_dict(params))
+        return save_checkpoint(folder, config, self.state_dict(params), extra_formats=extra_formats, head=self.head)
 
     # ----- forward -----------------------------------------------------------------------------
     def apply(

@@ -14,6 +14,7 @@ from typing import Mapping
 import jax.numpy as jnp
 import numpy as np
 
+from albert_core.checkpoint.state import initial_value
 from albert_core.config import AlbertConfig
 from albert_core.errors import CheckpointError
 from albert_core.schema import BASE_PREFIX, Head, Kind, TensorSpec, from_kernel_layout, tensor_specs, to_kernel_layout
@@ -50,26 +51,12 @@ def param_shapes(config: AlbertConfig, head: Head | str) -> dict[tuple[str, ...]
 
 
 def initial_state(config: AlbertConfig, head: Head | str, seed: int = 0) -> dict[str, np.ndarray]:
-    """HF's initialisation drawn with numpy (no compilation): weights and embeddings
-    N(0, initializer_range) with the word embeddings' pad row zero, biases 0, LayerNorm 1 and 0.
+    """Every parameter of `head` with HF's initialisation, drawn with numpy (no XLA compile).
 
-    The linen modules' own initializers draw the same distributions from JAX keys (`module.init`);
-    this is what the model classes use, because it costs no XLA compile.
+    The linen modules' own initializers draw the same distributions from JAX keys (`module.init`).
     """
     rng = np.random.default_rng(seed)
-    state = {}
-    for spec in param_specs(config, head):
-        if spec.kind in (Kind.LINEAR_WEIGHT, Kind.EMBEDDING):
-            array = rng.normal(0.0, config.initializer_range, spec.shape).astype(np.float32)
-        elif spec.kind is Kind.NORM_SCALE:
-            array = np.ones(spec.shape, np.float32)
-        else:
-            array = np.zeros(spec.shape, np.float32)
-        state[spec.name] = array
-    word = f"{BASE_PREFIX}embeddings.word_embeddings.weight"
-    if config.pad_token_id is not None:
-        state[word][config.pad_token_id] = 0.0
-    return state
+    return {spec.name: initial_value(spec, config, rng) for spec in param_specs(config, head)}
 
 
 def _get(tree: Mapping, path: tuple[str, ...]):

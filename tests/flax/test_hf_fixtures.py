@@ -9,7 +9,6 @@ import pytest
 from safetensors.numpy import load_file
 
 import albert_flax
-from albert_core import AlbertConfig
 from albert_core.schema import ARCHITECTURES, Head
 
 ATOL = 1e-5
@@ -18,21 +17,7 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 LABEL_NAMES = ("labels", "sentence_order_label", "start_positions", "end_positions")
 
 
-def load_fixture(folder):
-    config = AlbertConfig.from_json_file(folder / "config.json")
-    reference = dict(np.load(folder / "reference.npz"))
-    state = load_file(folder / "model.safetensors")
-    if not any(name.startswith("albert.") for name in state):  # HF saves AlbertModel unprefixed
-        state = {f"albert.{name}": array for name, array in state.items()}
-    return config, state, reference
-
-
-@pytest.mark.parametrize("config_name", CONFIGS)
-@pytest.mark.parametrize("head", list(Head), ids=lambda h: h.value)
-def test_outputs_match_hf_pytorch(hf_tiny, config_name, head):
-    config, state, reference = load_fixture(hf_tiny / config_name / head.value)
-    model = getattr(albert_flax, ARCHITECTURES[head])(config, _do_init=False)
-    model.load_state_dict(state)
+def assert_matches_reference(model, reference):
     inputs = {k: reference[k] for k in INPUT_NAMES}
     labels = {k: reference[k] for k in LABEL_NAMES if k in reference}
     out = model(**inputs, **labels, output_hidden_states=True, output_attentions=True)
@@ -49,10 +34,27 @@ def test_outputs_match_hf_pytorch(hf_tiny, config_name, head):
 
 
 @pytest.mark.parametrize("config_name", CONFIGS)
+@pytest.mark.parametrize("head", list(Head), ids=lambda h: h.value)
+def test_outputs_match_hf_pytorch(hf_tiny, config_name, head):
+    folder = hf_tiny / config_name / head.value
+    model = getattr(albert_flax, ARCHITECTURES[head]).from_pretrained(folder)
+    assert not model.loading_info.missing and not model.loading_info.dropped
+    assert_matches_reference(model, dict(np.load(folder / "reference.npz")))
+
+
+@pytest.mark.parametrize("file", ["flax_model.msgpack", "tf_model.h5"])
+@pytest.mark.parametrize("head", [Head.PRETRAINING, Head.MULTIPLE_CHOICE, Head.QUESTION_ANSWERING], ids=lambda h: h.value)
+def test_hf_flax_and_tf_files_load(hf_tiny, file, head):
+    folder = hf_tiny / "tiny-g2k2" / head.value
+    model = getattr(albert_flax, ARCHITECTURES[head]).from_pretrained(folder / file)
+    assert_matches_reference(model, dict(np.load(folder / "reference.npz")))
+
+
+@pytest.mark.parametrize("config_name", CONFIGS)
 def test_canonical_state_round_trips_bit_for_bit(hf_tiny, config_name):
-    config, state, _ = load_fixture(hf_tiny / config_name / "pretraining")
-    model = albert_flax.AlbertForPreTraining(config, _do_init=False)
-    model.load_state_dict(state)
+    folder = hf_tiny / config_name / "pretraining"
+    state = load_file(folder / "model.safetensors")
+    model = albert_flax.AlbertForPreTraining.from_pretrained(folder)
     back = model.state_dict()
     # HF's safetensors omits the tied decoder copies; ours lists every schema tensor.
     assert set(back) - set(state) == {"predictions.decoder.weight", "predictions.decoder.bias"}
