@@ -56,6 +56,9 @@ class TensorSpec:
     shape: tuple[int, ...]
     kind: Kind
     tied_to: str | None = None  # canonical name of the tensor this one always equals
+    # Every ALBERT tensor is floating point; checkpoints store float32 (HF's default) and a state
+    # of another float width (fp16/bf16 saves) is accepted and cast by the loader.
+    dtype: str = "float32"
 
     @property
     def is_head(self) -> bool:
