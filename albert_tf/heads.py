@@ -116,14 +116,15 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         }
 
     def loss_from_labels(self, outputs, labels):
-        if set(labels) != set(self.label_keys):
-            missing = sorted(set(self.label_keys) - set(labels))
-            raise InputError(
-                f"AlbertForPreTraining needs both labels and sentence_order_label for a loss; missing {missing}"
-            )
-        return losses.cross_entropy(outputs["prediction_logits"], labels["labels"]) + losses.cross_entropy(
-            outputs["sop_logits"], labels["sentence_order_label"]
-        )
+        # HF returns a loss only when both label sets are given; like albert_torch, either part
+        # alone gives its own loss (the sum of the parts given): the same number whenever HF has one.
+        loss = None
+        if "labels" in labels:
+            loss = losses.cross_entropy(outputs["prediction_logits"], labels["labels"])
+        if "sentence_order_label" in labels:
+            sop = losses.cross_entropy(outputs["sop_logits"], labels["sentence_order_label"])
+            loss = sop if loss is None else loss + sop
+        return loss
 
 
 class AlbertForMaskedLM(AlbertPreTrainedModel):

@@ -70,11 +70,10 @@ def check_label_values(task: str, config: AlbertConfig, labels: Mapping[str, Any
         return
     batch = input_shape[0]
     if task == "pretraining":
-        if len(values) == 1:
-            missing = "sentence_order_label" if "labels" in values else "labels"
-            raise InputError(f"AlbertForPreTraining needs both labels and sentence_order_label for a loss; {missing} is missing")
-        check_labels("pretraining", values["labels"], config, input_shape)
-        check_labels("sentence_order", values["sentence_order_label"], config, input_shape)
+        if "labels" in values:
+            check_labels("pretraining", values["labels"], config, input_shape)
+        if "sentence_order_label" in values:
+            check_labels("sentence_order", values["sentence_order_label"], config, input_shape)
     elif task == "question_answering":
         if len(values) == 1:
             missing = "end_positions" if "start_positions" in values else "start_positions"

@@ -176,6 +176,7 @@ class AlbertLayer(keras.layers.Layer):
         self.full_layer_layer_norm = keras.layers.LayerNormalization(
             epsilon=config.layer_norm_eps, dtype=self.dtype_policy, name="full_layer_layer_norm"
         )
+        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape=None):
         H = self.config.hidden_size
@@ -188,7 +189,9 @@ class AlbertLayer(keras.layers.Layer):
     def call(self, hidden_states, attention_bias, head_mask=None, training=False):
         attended, probs = self.attention(hidden_states, attention_bias, head_mask, training=training)
         ffn = self.ffn_output(self.activation(self.ffn(attended)))
-        # HF applies no dropout on the FFN output (its AlbertLayer.dropout is never used).
+        # Dropout on the FFN output, as the original ALBERT, HF's TF/Flax ports and albert_torch
+        # (HF PyTorch creates this Dropout and never calls it; eval mode is the same either way).
+        ffn = self.dropout(ffn, training=training)
         return self.full_layer_layer_norm(ffn + attended), probs
 
 

@@ -1,10 +1,10 @@
 """HF's losses for each head, in float32 whatever the compute dtype (mixed precision stays stable).
 
 Each function takes logits and labels as tensors and returns a scalar mean, with PyTorch's
-conventions: cross-entropy ignores label -100 and averages over the rest; QA clamps positions to
-[0, seq] and ignores `seq`; sequence classification picks MSE / cross-entropy / BCE by problem type.
-One departure: when every label is ignored the mean is 0 (PyTorch gives NaN), so a batch without
-masked tokens does not poison training.
+conventions: cross-entropy ignores label -100 and averages over the rest (a batch where every
+label is ignored gives NaN, as torch.nn.CrossEntropyLoss does, and as albert_torch / albert_flax);
+QA clamps positions to [0, seq] and ignores `seq`; sequence classification picks MSE /
+cross-entropy / BCE by problem type.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def cross_entropy(logits, labels, ignore_index: int = IGNORE_INDEX):
     safe_labels = ops.where(keep, labels, 0)
     per_item = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe_labels, logits=logits)
     weights = ops.cast(keep, "float32")
-    return ops.sum(per_item * weights) / ops.maximum(ops.sum(weights), 1.0)
+    return ops.sum(per_item * weights) / ops.sum(weights)
 
 
 def mse(predictions, targets):

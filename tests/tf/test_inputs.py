@@ -69,7 +69,7 @@ def test_unknown_or_doubled_inputs(mlm):
         (Head.SEQUENCE_CLASSIFICATION, {"labels": np.array([0, 2], "int32")}, r"must lie in \[0, 2\), got \[0, 2\]"),
         (Head.TOKEN_CLASSIFICATION, {"labels": np.zeros((2,), "int32")}, r"must have shape \[2, 7\], got \[2\]"),
         (Head.MULTIPLE_CHOICE, {"labels": np.array([0, 3], "int32")}, r"multiple_choice must lie in \[0, 3\), got \[0, 3\]"),
-        (Head.PRETRAINING, {"labels": np.zeros((2, 7), "int32")}, "sentence_order_label is missing"),
+        (Head.PRETRAINING, {"labels": np.zeros((2, 7), "int32"), "sentence_order_label": np.array([0, 2], "int32")}, r"sentence_order must lie in \[0, 2\), got \[0, 2\]"),
         (Head.QUESTION_ANSWERING, {"start_positions": np.zeros((2, 2), "int32"), "end_positions": np.zeros(2, "int32")}, r"start_positions must have shape \[2\] or \[2, 1\], got \[2, 2\]"),
         (Head.QUESTION_ANSWERING, {"start_positions": np.zeros(2, "int32")}, "end_positions is missing"),
     ],

@@ -83,6 +83,21 @@ def test_outputs_named_as_hf_with_depth_as_hf(head):
     assert "hidden_states" not in plain and "attentions" not in plain and "loss" not in plain
 
 
+def test_pretraining_loss_is_the_sum_of_the_parts_given():
+    model, config, inputs = build(Head.PRETRAINING)
+    labels = tiny_labels(model, config, inputs)
+    both = float(model({**inputs, **labels})["loss"])
+    mlm = float(model({**inputs, "labels": labels["labels"]})["loss"])
+    sop = float(model({**inputs, "sentence_order_label": labels["sentence_order_label"]})["loss"])
+    assert both == pytest.approx(mlm + sop, rel=1e-6)
+    assert mlm != pytest.approx(sop)
+
+
+def test_a_batch_with_every_label_ignored_has_a_nan_loss_as_torch():
+    model, config, inputs = build(Head.MASKED_LM)
+    assert np.isnan(float(model({**inputs, "labels": np.full((2, 7), -100, "int32")})["loss"]))
+
+
 def test_sop_head_is_two_wide_whatever_num_labels():
     model, config, inputs = build(Head.PRETRAINING, num_labels=5)
     assert model(inputs)["sop_logits"].shape == (2, 2)
