@@ -268,3 +268,27 @@ def test_inputs_embeds_and_position_ids_match_hf(config):
     with torch.no_grad():
         out_theirs = theirs(inputs_embeds=torch.from_numpy(embeds), position_ids=torch.from_numpy(positions), **torch_inputs(inputs))
     assert_outputs_close(out_ours, out_theirs)
+
+
+def test_saved_folder_loads_in_hf(tmp_path):
+    small = base_config(num_hidden_layers=2, vocab_size=300)
+    ours, _ = pair("AlbertForMaskedLM", small)
+    ours.save_pretrained(tmp_path / "saved")
+    theirs = transformers.AlbertForMaskedLM.from_pretrained(tmp_path / "saved", attn_implementation="eager").eval()
+    inputs, _ = make_inputs(small, "AlbertForMaskedLM", padded=True)
+    with torch.no_grad():
+        assert_outputs_close(ours(**inputs), theirs(**torch_inputs(inputs)))
+
+
+@pytest.mark.parametrize("name", ["AlbertForMaskedLM", "AlbertForSequenceClassification", "AlbertModel"])
+@pytest.mark.parametrize("safe_serialization", [True, False], ids=["safetensors", "bin"])
+def test_hf_saved_folder_loads_here(tmp_path, name, safe_serialization):
+    small = base_config(num_hidden_layers=2, vocab_size=300)
+    torch.manual_seed(3)
+    theirs = getattr(transformers, name)(transformers.AlbertConfig(**small.to_dict(), attn_implementation="eager")).eval()
+    theirs.save_pretrained(tmp_path / "hf", safe_serialization=safe_serialization)
+    ours = getattr(albert_flax, name).from_pretrained(tmp_path / "hf")
+    inputs, _ = make_inputs(small, name, padded=True)
+    with torch.no_grad():
+        assert_outputs_close(ours(**inputs), theirs(**torch_inputs(inputs)))
+
