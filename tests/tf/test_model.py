@@ -258,3 +258,14 @@ def test_importing_with_another_keras_backend_says_how_to_fix_it():
     )
     assert result.returncode != 0
     assert "KERAS_BACKEND=tensorflow" in result.stderr and "'jax'" in result.stderr
+
+
+def test_importing_albert_tf_loads_no_other_framework():
+    # (jax is left out: TensorFlow itself imports it when it is installed.)
+    code = (
+        "import sys, albert_tf; "
+        "bad = sorted(m for m in ('torch', 'flax', 'optax', 'transformers', 'albert_torch', 'albert_flax') if m in sys.modules); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
