@@ -89,6 +89,14 @@ def check_label_values(task: str, config: AlbertConfig, labels: Mapping[str, Any
         check_labels(task, values["labels"], config, input_shape)
 
 
+def _in_range(values: tf.Tensor, high: int, message: str) -> list:
+    """Assertions that every value lies in [0, high)."""
+    return [
+        tf.debugging.assert_non_negative(values, message=message),
+        tf.debugging.assert_less(values, tf.cast(high, values.dtype), message=message),
+    ]
+
+
 def graph_checks(config: AlbertConfig, features: Mapping[str, tf.Tensor]) -> list:
     """tf.debugging assertions on id ranges and shapes, for tf.data pipelines and the serving wrapper.
 
@@ -98,31 +106,13 @@ def graph_checks(config: AlbertConfig, features: Mapping[str, tf.Tensor]) -> lis
     ops = []
     ids = features.get("input_ids")
     if ids is not None:
-        ops.append(tf.debugging.assert_non_negative(ids, message="input_ids contain a negative id"))
-        ops.append(
-            tf.debugging.assert_less(
-                ids, tf.cast(config.vocab_size, ids.dtype), message=f"input_ids contain an id outside the vocabulary [0, {config.vocab_size})"
-            )
-        )
-        seq = tf.shape(ids)[-1]
-        ops.append(
-            tf.debugging.assert_less_equal(
-                seq, config.max_position_embeddings, message=f"sequence length exceeds max_position_embeddings ({config.max_position_embeddings})"
-            )
-        )
+        ops += _in_range(ids, config.vocab_size, f"input_ids contain an id outside the vocabulary [0, {config.vocab_size})")
+        limit = config.max_position_embeddings
+        ops.append(tf.debugging.assert_less_equal(tf.shape(ids)[-1], limit, message=f"sequence length exceeds max_position_embeddings ({limit})"))
         for name in ("attention_mask", "token_type_ids"):
             if features.get(name) is not None:
-                ops.append(
-                    tf.debugging.assert_equal(
-                        tf.shape(features[name]), tf.shape(ids), message=f"{name} must have the same shape as input_ids"
-                    )
-                )
-    types = features.get("token_type_ids")
-    if types is not None:
-        ops.append(tf.debugging.assert_non_negative(types, message="token_type_ids contain a negative id"))
-        ops.append(
-            tf.debugging.assert_less(
-                types, tf.cast(config.type_vocab_size, types.dtype), message=f"token_type_ids must lie in [0, {config.type_vocab_size})"
-            )
-        )
+                message = f"{name} must have the same shape as input_ids"
+                ops.append(tf.debugging.assert_equal(tf.shape(features[name]), tf.shape(ids), message=message))
+    if features.get("token_type_ids") is not None:
+        ops += _in_range(features["token_type_ids"], config.type_vocab_size, f"token_type_ids must lie in [0, {config.type_vocab_size})")
     return ops
