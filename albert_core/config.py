@@ -45,7 +45,13 @@ _GENERIC_DEFAULTS: dict[str, Any] = {
 }
 
 
+# A label table is built eagerly: a forged "num_labels": 10**12 must not exhaust memory.
+MAX_LABELS = 1_000_000
+
+
 def _default_id2label(n: int) -> dict[int, str]:
+    if n > MAX_LABELS:
+        raise ConfigError(f"num_labels is {n}; at most {MAX_LABELS:,} labels are supported")
     return {i: f"LABEL_{i}" for i in range(n)}
 
 
@@ -187,6 +193,10 @@ class AlbertConfig:
             raise ConfigError(f"pad_token_id ({self.pad_token_id}) must be < vocab_size ({self.vocab_size})")
         if not self.id2label:
             raise ConfigError("id2label must name at least one label")
+        if self.architectures is not None and not (
+            isinstance(self.architectures, list) and all(isinstance(a, str) for a in self.architectures)
+        ):
+            raise ConfigError(f"architectures must be a list of class names, got {self.architectures!r}")
         if not isinstance(self.tie_word_embeddings, bool):
             raise ConfigError(f"tie_word_embeddings must be a bool, got {self.tie_word_embeddings!r}")
 
@@ -227,7 +237,10 @@ class AlbertConfig:
             except (AttributeError, TypeError, ValueError) as exc:
                 raise ConfigError(f"id2label must map integer ids to names, got {kwargs['id2label']!r}") from exc
         elif label2id is not None:
-            kwargs["id2label"] = {int(v): k for k, v in label2id.items()}
+            try:
+                kwargs["id2label"] = {int(v): k for k, v in label2id.items()}
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise ConfigError(f"label2id must map names to integer ids, got {label2id!r}") from exc
             loaded_generic.add("id2label")
         elif num_labels is not None:
             if not isinstance(num_labels, int) or isinstance(num_labels, bool) or num_labels < 1:

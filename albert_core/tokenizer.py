@@ -849,6 +849,16 @@ def _flat_ids(ids) -> list:
 def _check_text(text) -> None:
     if not isinstance(text, str):
         raise TokenizerError(f"text must be a str, got {type(text).__name__}")
+    if not text.isascii():
+        # A lone surrogate (bytes decoded with errors="surrogateescape") is no Unicode text;
+        # sentencepiece would fail on it with a C++ cast error.
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TokenizerError(
+                f"text holds the lone surrogate {text[exc.start]!r} at index {exc.start}, which is not valid "
+                "Unicode (decode bytes with errors='replace' instead of 'surrogateescape')"
+            ) from None
 
 
 def _normalise_inputs(text, text_pair):

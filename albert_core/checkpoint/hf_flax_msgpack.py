@@ -37,9 +37,8 @@ def _msgpack(needed_for: str):
 
 def _dtype(name: str) -> np.dtype:
     if name == "bfloat16":
-        import ml_dtypes  # present wherever a bf16 Flax checkpoint was written (jax depends on it)
-
-        return np.dtype(ml_dtypes.bfloat16)
+        # present wherever a bf16 Flax checkpoint was written (jax depends on it)
+        return np.dtype(require("ml_dtypes", "reading a bfloat16 Flax checkpoint").bfloat16)
     return np.dtype(name)
 
 
@@ -57,10 +56,21 @@ def _unchunk(node: Mapping) -> np.ndarray:
     return np.concatenate(chunks).reshape(shape)
 
 
-def _flatten(tree: Mapping, prefix: tuple[str, ...] = ()):
-    for key, value in tree.items():
+def _flatten(tree: Mapping):
+    """(key path, leaf) pairs, depth-first; iterative, so a forged deep tree cannot hit the
+    recursion limit."""
+    stack = [((), iter(tree.items()))]
+    while stack:
+        prefix, items = stack[-1]
+        item = next(items, None)
+        if item is None:
+            stack.pop()
+            continue
+        key, value = item
+        if not isinstance(key, str):
+            raise TypeError(f"key {key!r} under {'/'.join(prefix) or 'the root'} is not a string")
         if isinstance(value, Mapping) and _CHUNKED not in value:
-            yield from _flatten(value, prefix + (key,))
+            stack.append((prefix + (key,), iter(value.items())))
         else:
             yield prefix + (key,), (_unchunk(value) if isinstance(value, Mapping) else value)
 
@@ -68,20 +78,26 @@ def _flatten(tree: Mapping, prefix: tuple[str, ...] = ()):
 def read_hf_flax_msgpack(path: str | os.PathLike) -> CanonicalState:
     path = Path(path)
     msgpack = _msgpack(f"reading {path.name}")
+    # Sizes inside the file are bounded by it: msgpack caps every string, array and map length at
+    # the buffer's size before allocating, and an array's bytes are a view of the buffer.
     try:
         tree = msgpack.unpackb(
             path.read_bytes(), ext_hook=lambda code, data: _decode_ext(msgpack, code, data), raw=False, strict_map_key=False
         )
     except (ValueError, msgpack.UnpackException, TypeError) as exc:
-        raise CheckpointError(f"{path} is truncated or not a Flax msgpack checkpoint: {exc}") from exc
+        raise CheckpointError(f"{path} is truncated or not a Flax msgpack checkpoint: {str(exc) or type(exc).__name__}") from exc
     if not isinstance(tree, Mapping):
         raise CheckpointError(f"{path} holds a {type(tree).__name__}, not a Flax parameter tree")
     if "params" in tree and isinstance(tree["params"], Mapping) and len(tree) == 1:
         tree = tree["params"]  # a {"params": ...} variables dict
     # HF's FlaxAlbertModel: the tree is the encoder itself.
     bare_encoder = "embeddings" in tree
+    try:
+        leaves = list(_flatten(tree))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a malformed chunked array, a non-string key
+        raise CheckpointError(f"{path} is not a Flax parameter tree: {type(exc).__name__}: {exc}") from exc
     state = CanonicalState(source=str(path))
-    for key_path, value in _flatten(tree):
+    for key_path, value in leaves:
         where = "/".join(key_path)
         if not isinstance(value, np.ndarray):
             raise CheckpointError(f"{path}: {where} is a {type(value).__name__}, not an array")

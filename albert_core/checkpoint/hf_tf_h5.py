@@ -59,6 +59,58 @@ def _attr_list(group, name: str) -> list[str]:
     return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
 
 
+# deflate, HDF5's usual filter, cannot expand data more than ~1032-fold; no real checkpoint comes near.
+_MAX_INFLATION = 1032
+
+
+class H5Weights:
+    """Reads the weight datasets of one h5 file, checking each against the file before numpy
+    allocates it. HDF5 metadata has no checksums here, so a damaged (or forged) header is caught
+    by consistency: the stored bytes must be exactly what dtype x shape needs and lie inside the
+    file, no two datasets may share bytes, and floats must be the IEEE little-endian types every
+    writer of these files uses (a flipped byte-order bit would otherwise load garbage silently)."""
+
+    def __init__(self, h5py, path: Path):
+        self.h5py = h5py
+        self.path = path
+        self.file_size = os.path.getsize(path)
+        self.ranges: dict[tuple[int, int], str] = {}  # (offset, end) of contiguous data -> dataset
+        self.float_types = [h5py.h5t.IEEE_F16LE, h5py.h5t.IEEE_F32LE, h5py.h5t.IEEE_F64LE]
+
+    def _corrupt(self, where: str, why: str) -> CheckpointError:
+        return CheckpointError(f"{self.path}: {where} {why}: the file is corrupt")
+
+    def read(self, node, where: str) -> np.ndarray:
+        if not isinstance(node, self.h5py.Dataset):
+            raise CheckpointError(f"{self.path}: {where} is a {type(node).__name__}, not a weight dataset")
+        dtype = node.dtype
+        if dtype.kind in "OSUa" or dtype.hasobject:
+            raise CheckpointError(f"{self.path}: {where} holds {dtype} values, not numbers")
+        if dtype.kind == "f" and not any(node.id.get_type().equal(t) for t in self.float_types):
+            raise self._corrupt(where, f"stores floats in a non-standard layout ({dtype.str})")
+        nbytes = node.size * dtype.itemsize
+        stored = node.id.get_storage_size()
+        plist = node.id.get_create_plist()
+        if plist.get_nfilters():  # compressed: bounded by what the filter could expand
+            if nbytes > _MAX_INFLATION * max(stored, 1):
+                raise self._corrupt(where, f"claims {nbytes} bytes from {stored} compressed ones")
+        elif plist.get_layout() == self.h5py.h5d.CONTIGUOUS:
+            offset = node.id.get_offset()
+            if stored != nbytes or (nbytes and offset is None):
+                raise self._corrupt(where, f"claims shape {list(node.shape)} {dtype} ({nbytes} bytes) but stores {stored}")
+            if nbytes:
+                span = (offset, offset + nbytes)
+                if span[1] > self.file_size:
+                    raise self._corrupt(where, f"has data at bytes [{span[0]}, {span[1]}) of a {self.file_size}-byte file")
+                for (begin, end), other in self.ranges.items():
+                    if span != (begin, end) and begin < span[1] and span[0] < end:
+                        raise self._corrupt(where, f"shares stored bytes with {other}")
+                self.ranges.setdefault(span, where)
+        elif nbytes > max(stored, self.file_size):  # chunked without filters, or compact
+            raise self._corrupt(where, f"claims {nbytes} bytes, more than the file holds")
+        return np.asarray(node)
+
+
 def tf_weight_name(name: str, kind_leaf: str) -> str:
     """Canonical module path + Keras leaf -> HF TF's weight name (without the class prefix)."""
     parts = name.split(".")[:-1]
@@ -89,6 +141,7 @@ def read_hf_tf_h5(path: str | os.PathLike) -> CanonicalState:
     state = CanonicalState(source=str(path))
     try:
         with h5py.File(path, "r") as f:
+            weights = H5Weights(h5py, path)
             if "layer_names" not in f.attrs and "layer_names0" not in f.attrs:
                 raise CheckpointError(f"{path} is an h5 file but not a Keras/HF TF weights file (no 'layer_names')")
             for layer in _attr_list(f, "layer_names"):
@@ -99,7 +152,7 @@ def read_hf_tf_h5(path: str | os.PathLike) -> CanonicalState:
                         name, is_kernel = canonical_name(tf_name)
                     except KeyError:
                         raise CheckpointError(f"{path}: weight {full_name} of layer {layer} is not an ALBERT weight name") from None
-                    array = np.asarray(group[full_name])
+                    array = weights.read(group[full_name], full_name)
                     if is_kernel:
                         array = np.ascontiguousarray(array.T)
                     if name in state:  # the embeddings, listed again under `predictions`
@@ -112,6 +165,10 @@ def read_hf_tf_h5(path: str | os.PathLike) -> CanonicalState:
         raise CheckpointError(f"{path} is truncated or not an HDF5 file: {exc}") from exc
     except KeyError as exc:
         raise CheckpointError(f"{path} is corrupt: a listed weight is missing ({exc})") from exc
+    except CheckpointError:
+        raise
+    except (TypeError, ValueError, RuntimeError) as exc:  # a name list of the wrong kind, damaged metadata
+        raise CheckpointError(f"{path} is not a valid HF TF weights file: {type(exc).__name__}: {exc}") from exc
     _resolve_mlm_bias(state, path)
     return state
 

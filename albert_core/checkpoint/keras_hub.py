@@ -26,6 +26,7 @@ import numpy as np
 from ..config import AlbertConfig
 from ..errors import CheckpointError, ConfigError, require
 from ..schema import BASE_PREFIX, layer_prefix
+from .hf_tf_h5 import H5Weights
 from .state import CanonicalState
 
 BACKBONE_WEIGHTS = "model.weights.h5"
@@ -143,14 +144,19 @@ def mlm_table() -> dict[str, tuple[str, Callable]]:
 def _read_table(h5py, path: Path, table: dict[str, tuple[str, Callable]], state: CanonicalState) -> None:
     try:
         with h5py.File(path, "r") as f:
+            weights = H5Weights(h5py, path)
             absent = [where for where, _ in table.values() if where not in f]
             if absent:
                 raise CheckpointError(
                     f"{path} does not have the layout of a keras-hub ALBERT with this config; absent: {', '.join(absent)}"
                 )
             for name, (where, to_canonical) in table.items():
-                state[name] = np.ascontiguousarray(to_canonical(np.asarray(f[where])))
-    except OSError as exc:
+                array = weights.read(f[where], where)
+                try:
+                    state[name] = np.ascontiguousarray(to_canonical(array))
+                except ValueError as exc:  # a reshape to the config's head layout
+                    raise CheckpointError(f"{path}: {where} has shape {list(array.shape)}, which does not fit this config") from exc
+    except (OSError, RuntimeError) as exc:  # RuntimeError: h5py on damaged metadata
         raise CheckpointError(f"{path} is truncated or not an HDF5 file: {exc}") from exc
 
 

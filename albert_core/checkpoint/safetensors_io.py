@@ -14,6 +14,7 @@ ordered by alignment then name), so the safetensors library and HF transformers 
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import os
 import struct
@@ -93,6 +94,26 @@ def read_header(path: Path, handle) -> tuple[int, dict]:
     return 8 + length, header
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _header_entry(path: Path, name: str, entry) -> tuple[str, list[int], int, int]:
+    """(dtype code, shape, begin, end) of one header entry, after checking every field's type:
+    dims and offsets non-negative ints (a forged header must not reach numpy's reshape)."""
+    try:
+        code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: malformed header entry for tensor {name}: {entry!r}") from exc
+    if not isinstance(code, str):
+        raise CheckpointError(f"{path}: tensor {name} has dtype {code!r}, not a dtype name")
+    if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
+        raise CheckpointError(f"{path}: tensor {name} has shape {shape!r}, not a list of non-negative ints")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
+        raise CheckpointError(f"{path}: tensor {name} has data_offsets {offsets!r}, not two ints")
+    return code, shape, offsets[0], offsets[1]
+
+
 def read_safetensors(path: str | os.PathLike) -> CanonicalState:
     """{name: read-only numpy view into the mapped file}, keys as stored."""
     path = Path(path)
@@ -102,15 +123,14 @@ def read_safetensors(path: str | os.PathLike) -> CanonicalState:
         # One read-only map of the whole file, shared by every array (each keeps it alive).
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
     state = CanonicalState(source=str(path))
+    ranges = []
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        try:
-            code, shape, (begin, end) = entry["dtype"], [int(d) for d in entry["shape"]], entry["data_offsets"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: malformed header entry for tensor {name}: {entry!r}") from exc
+        code, shape, begin, end = _header_entry(path, name, entry)
+        ranges.append((begin, end, name))
         dtype, widen = _numpy_dtype(code, path, name)
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)  # Python ints: a forged shape cannot overflow to a small count
         if not (0 <= begin <= end) or end - begin != count * dtype.itemsize:
             raise CheckpointError(f"{path}: tensor {name} has byte range [{begin}, {end}) that does not fit shape {shape} {code}")
         if data_start + end > size:
@@ -121,7 +141,21 @@ def read_safetensors(path: str | os.PathLike) -> CanonicalState:
         if widen:  # bf16 without ml_dtypes: its bits are the high half of a float32 (exact)
             array = (array.astype(np.uint32) << 16).view(np.float32)
         state[name] = array
+    _check_tiling(path, ranges, size - data_start)
     return state
+
+
+def _check_tiling(path: Path, ranges: list[tuple[int, int, str]], data_size: int) -> None:
+    """The safetensors rule: tensors cover the data section exactly, no overlap, no hole (so no
+    two tensors share bytes, and no other content hides in the file)."""
+    position = 0
+    for begin, end, name in sorted(ranges):
+        if begin != position:
+            what = "overlaps the tensor before it" if begin < position else f"leaves bytes [{position}, {begin}) unused"
+            raise CheckpointError(f"{path} is corrupt: tensor {name} {what}")
+        position = end
+    if position != data_size:
+        raise CheckpointError(f"{path} is corrupt: its data section has {data_size} bytes, its tensors cover {position}")
 
 
 def write_safetensors(path: str | os.PathLike, state: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None) -> Path:
@@ -167,6 +201,11 @@ def read_index(path: str | os.PathLike) -> dict[str, str]:
         raise CheckpointError(f"{path} is not a valid sharded-checkpoint index ({type(exc).__name__}: {exc})") from exc
     if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
         raise CheckpointError(f"{path}: 'weight_map' must map tensor names to shard file names")
+    # A shard is a file beside the index: a path ("../x", "/etc/x", "sub/x") could make a hub repo
+    # or a downloaded folder read (and report on) files elsewhere on this machine.
+    for shard in set(weight_map.values()):
+        if shard in ("", ".", "..") or "/" in shard or "\\" in shard or "\0" in shard:
+            raise CheckpointError(f"{path} names shard {shard!r}, which is not a file name in the index's folder")
     return weight_map
 
 

@@ -14,8 +14,10 @@ implements; in HF's naming that is "gelu_new", so `config_from_google_json` tran
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+from glob import escape as glob_escape
 from pathlib import Path
 
 from ..config import CONFIG_NAME, AlbertConfig
@@ -103,8 +105,16 @@ def checkpoint_prefix(path: str | os.PathLike) -> Path:
         if state_file.is_file():
             match = re.search(r'^model_checkpoint_path:\s*"(.+)"', state_file.read_text(encoding="utf-8"), re.M)
             if match:
-                prefix = Path(match.group(1))
-                return prefix if prefix.is_absolute() else path / prefix
+                # The state file may name any path (TF writes the absolute one it saved to). Only a
+                # checkpoint inside this folder is read: a copied folder still loads, and a crafted
+                # state file cannot send the reader elsewhere on the machine.
+                named = Path(match.group(1))
+                prefix = path / named.name
+                if not Path(f"{prefix}.index").is_file():
+                    raise CheckpointError(
+                        f"{state_file} names the checkpoint {str(named)!r}, but {prefix.name}.index is not in {path}"
+                    )
+                return prefix
         indexes = sorted(path.glob("*.index"), key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)])
         if not indexes:
             raise CheckpointError(f"no TF1 checkpoint (*.index) in folder {path}")
@@ -136,6 +146,8 @@ def read_tf1(path: str | os.PathLike, config: AlbertConfig) -> CanonicalState:
     except (tf.errors.OpError, ValueError) as exc:
         raise CheckpointError(f"{prefix} is not a readable TF1 checkpoint: {exc}") from exc
     by_google = {google: (name, transpose) for name, (google, transpose) in tf1_names(config).items()}
+    data_bytes = sum(p.stat().st_size for p in prefix.parent.glob(f"{glob_escape(prefix.name)}.data-*"))
+    dtypes = reader.get_variable_to_dtype_map()
     state = CanonicalState(source=str(prefix))
     for variable in sorted(shapes):
         plain = variable[len("module/"):] if variable.startswith("module/") else variable  # TF-Hub exports
@@ -145,6 +157,14 @@ def read_tf1(path: str | os.PathLike, config: AlbertConfig) -> CanonicalState:
         if plain in _COUNTERS:
             state.skipped[variable] = "training counter"
             continue
+        # TF allocates a variable's whole shape before reading it: a forged index must not make it
+        # allocate more than the data files hold.
+        nbytes = math.prod(shapes[variable]) * (dtypes[variable].size if dtypes[variable] != tf.string else 1)
+        if nbytes > data_bytes:
+            raise CheckpointError(
+                f"{prefix}: variable {variable} claims shape {shapes[variable]} ({nbytes} bytes), more than the "
+                f"{data_bytes} bytes of its data files: the checkpoint is corrupt"
+            )
         try:
             array = reader.get_tensor(variable)
         except (tf.errors.OpError, IndexError) as exc:  # IndexError: "Read less bytes than requested"

@@ -67,6 +67,18 @@ class Child:
                 return self.saver
             self.early.append((kind, int(value)))
 
+    def calibrate(self, generation: int, saves: int = 3) -> float:
+        """Seconds per save of a saver left to run `saves` saves, then killed."""
+        pid = self.fork(generation)
+        started, ended = time.perf_counter(), sum(kind == "end" for kind, _ in self.early)
+        while ended < saves:
+            kind, _ = self.line().split()
+            ended += kind == "end"
+        seconds = (time.perf_counter() - started) / saves
+        os.kill(pid, signal.SIGKILL)
+        self.reports_until_reaped(pid)
+        return max(seconds, 0.002)
+
     def reports_until_reaped(self, pid: int) -> list[tuple[str, int]]:
         reports = self.early
         while True:
@@ -103,14 +115,13 @@ def generation_in(folder: Path) -> int:
 def kill_loop(tmp_path: Path, kills: int, seed: int, flags: tuple[str, ...] = ()) -> dict:
     folder = tmp_path / "model"
     save_generation(str(folder), 0)
-    started = time.perf_counter()
-    save_generation(str(folder), 1)
-    save_seconds = max(time.perf_counter() - started, 0.005)
     rng = random.Random(seed)
     child = Child(folder, *flags)
-    stats = {"kills": 0, "mid_save": 0, "in_flight_visible": 0, "restored": 0, "max_generation": 1}
-    completed = 1
+    stats = {"kills": 0, "mid_save": 0, "in_flight_visible": 0, "restored": 0, "max_generation": 0}
+    completed = 0
     try:
+        save_seconds = child.calibrate(completed + 1)  # the child's own pace, on this machine, now
+        completed = generation_in(folder)
         for _ in range(kills):
             pid = child.fork(completed + 1)
             time.sleep(rng.uniform(0, 2.5 * save_seconds))
@@ -149,7 +160,7 @@ def test_100_sigkills_during_saves_lose_nothing(tmp_path):
     assert stats["kills"] == 100
     # The kills really land inside saves (not only between them), and some right after a swap.
     assert stats["mid_save"] >= 60, stats
-    assert stats["max_generation"] > 50, stats
+    assert stats["max_generation"] >= 20, stats  # and saves completed between kills
 
 
 def test_sigkills_with_the_two_rename_fallback_are_recovered(tmp_path):
