@@ -72,21 +72,24 @@ class AlbertHeadBase(AlbertSettings):
         return albert.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
 
 
-# Each head's __call__ takes its label arrays, `deterministic`, and as `**inputs` the AlbertModule
-# keyword arguments (input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-# inputs_embeds, output_attentions, output_hidden_states).
+# Each head's __call__ takes input_ids (the one positional argument, as AlbertModule's first), its
+# label arrays and `deterministic` as keywords, and as `**inputs` the other AlbertModule keyword
+# arguments (attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+# output_attentions, output_hidden_states).
 
 
 class AlbertForPreTrainingModule(AlbertHeadBase):
     @nn.compact
     def __call__(
         self,
+        input_ids=None,
+        *,
         labels=None,
         sentence_order_label=None,
         deterministic: bool = True,
         **inputs,
     ) -> AlbertForPreTrainingOutput:
-        outputs, albert = self.encode(True, deterministic, inputs)
+        outputs, albert = self.encode(True, deterministic, dict(inputs, input_ids=input_ids))
         shape = outputs.last_hidden_state.shape[:2]
         prediction_logits = AlbertMLMHead(**self.settings(), name="predictions")(
             outputs.last_hidden_state, self.word_embeddings(albert)
@@ -112,11 +115,13 @@ class AlbertForMaskedLMModule(AlbertHeadBase):
     @nn.compact
     def __call__(
         self,
+        input_ids=None,
+        *,
         labels=None,
         deterministic: bool = True,
         **inputs,
     ) -> AlbertClassifierOutput:
-        outputs, albert = self.encode(False, deterministic, inputs)
+        outputs, albert = self.encode(False, deterministic, dict(inputs, input_ids=input_ids))
         logits = AlbertMLMHead(**self.settings(), name="predictions")(
             outputs.last_hidden_state, self.word_embeddings(albert)
         )
@@ -131,11 +136,13 @@ class AlbertForSequenceClassificationModule(AlbertHeadBase):
     @nn.compact
     def __call__(
         self,
+        input_ids=None,
+        *,
         labels=None,
         deterministic: bool = True,
         **inputs,
     ) -> AlbertClassifierOutput:
-        outputs, _ = self.encode(True, deterministic, inputs)
+        outputs, _ = self.encode(True, deterministic, dict(inputs, input_ids=input_ids))
         logits = classify(self, outputs.pooler_output, self.config.num_labels, deterministic)
         loss = None
         if labels is not None:
@@ -148,11 +155,13 @@ class AlbertForTokenClassificationModule(AlbertHeadBase):
     @nn.compact
     def __call__(
         self,
+        input_ids=None,
+        *,
         labels=None,
         deterministic: bool = True,
         **inputs,
     ) -> AlbertClassifierOutput:
-        outputs, _ = self.encode(False, deterministic, inputs)
+        outputs, _ = self.encode(False, deterministic, dict(inputs, input_ids=input_ids))
         logits = classify(self, outputs.last_hidden_state, self.config.num_labels, deterministic)
         loss = None
         if labels is not None:
@@ -182,10 +191,13 @@ class AlbertForMultipleChoiceModule(AlbertHeadBase):
     @nn.compact
     def __call__(
         self,
+        input_ids=None,
+        *,
         labels=None,
         deterministic: bool = True,
         **inputs,
     ) -> AlbertClassifierOutput:
+        inputs = dict(inputs, input_ids=input_ids)
         checked = {k: v for k, v in inputs.items() if k in _PER_CHOICE + ("head_mask",)}
         batch, choices, _ = check_model_inputs(self.config, **checked, multiple_choice=True)
         outputs, _ = self.encode(True, deterministic, flatten_choices(inputs))
@@ -219,13 +231,15 @@ class AlbertForQuestionAnsweringModule(AlbertHeadBase):
     @nn.compact
     def __call__(
         self,
+        input_ids=None,
+        *,
         start_positions=None,
         end_positions=None,
         deterministic: bool = True,
         **inputs,
     ) -> AlbertQuestionAnsweringOutput:
         check_question_answering_config(self.config)
-        outputs, _ = self.encode(False, deterministic, inputs)
+        outputs, _ = self.encode(False, deterministic, dict(inputs, input_ids=input_ids))
         logits = self.dense_factory()(2, name="qa_outputs")(outputs.last_hidden_state)
         start_logits, end_logits = logits[..., 0], logits[..., 1]
         loss = None

@@ -194,3 +194,15 @@ def test_multiple_choice_scores_each_choice_independently(config):
     both = model(np.stack([ids, ids[::-1]], axis=1), attention_mask=np.stack([mask, mask[::-1]], axis=1)).logits
     flipped = model(np.stack([ids[::-1], ids], axis=1), attention_mask=np.stack([mask[::-1], mask], axis=1)).logits
     np.testing.assert_allclose(both, np.asarray(flipped)[:, ::-1], atol=1e-6)
+
+
+def test_linen_modules_work_on_their_own(small):
+    """The pure modules: init from a JAX key, apply with ids positional, inside your own jit."""
+    module = albert_flax.AlbertForMaskedLMModule(small)
+    ids, mask = token_ids(small)
+    variables = jax.jit(module.init)(jax.random.key(0), ids)
+    word = np.asarray(variables["params"]["albert"]["embeddings"]["word_embeddings"]["embedding"])
+    assert not word[small.pad_token_id].any() and abs(word.std() - small.initializer_range) < 0.005
+    out = jax.jit(lambda v: module.apply(v, ids, attention_mask=mask, labels=ids))(variables)
+    wrapper = albert_flax.AlbertForMaskedLM(small)
+    np.testing.assert_allclose(out.loss, wrapper(ids, attention_mask=mask, labels=ids, params=variables["params"]).loss, rtol=1e-6)
