@@ -27,7 +27,10 @@ class AlbertMLMHead(keras.layers.Layer):
     def __init__(self, config: AlbertConfig, embeddings, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.embeddings = embeddings  # the AlbertEmbeddings layer whose table the decoder reuses
+        # The tied decoder reads the word-embedding table of `embeddings` (an AlbertEmbeddings).
+        # Held through a function so Keras does not track that layer as a child of this head too
+        # (its weights would be listed under both in summaries).
+        self.word_embeddings = lambda: embeddings.word_embeddings
         self.dense = dense(config, config.embedding_size, "dense", self.dtype_policy)
         self.activation = get_activation(config.hidden_act)
         self.LayerNorm = keras.layers.LayerNormalization(
@@ -52,7 +55,7 @@ class AlbertMLMHead(keras.layers.Layer):
     def call(self, hidden_states):
         hidden = self.LayerNorm(self.activation(self.dense(hidden_states)))
         if self.decoder is None:
-            logits = ops.matmul(hidden, ops.transpose(self.embeddings.word_embeddings))
+            logits = ops.matmul(hidden, ops.transpose(self.word_embeddings()))
         else:
             logits = self.decoder(hidden)
         return logits + self.bias
