@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -26,6 +27,7 @@ def _torch(needed_for: str):
 
 
 def _to_numpy(torch, tensor) -> np.ndarray:
+    tensor = tensor.detach()  # a saved nn.Parameter (state_dict(keep_vars=True)) requires grad
     if tensor.dtype == torch.bfloat16:
         try:
             import ml_dtypes
@@ -39,6 +41,7 @@ def _to_numpy(torch, tensor) -> np.ndarray:
 def read_torch_bin(path: str | os.PathLike) -> CanonicalState:
     path = Path(path)
     torch = _torch(f"reading {path.name}")
+    _check_crcs(path)
     try:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -51,8 +54,8 @@ def read_torch_bin(path: str | os.PathLike) -> CanonicalState:
             f"{path} is not a weights-only checkpoint: loading it would run code from the pickle, which "
             f"albert refuses ({str(exc).splitlines()[0]})"
         ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is truncated or not a PyTorch checkpoint: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - torch's unpickler meets damaged bytes with IndexError, KeyError, ...
+        raise CheckpointError(f"{path} is truncated or not a PyTorch checkpoint: {type(exc).__name__}: {exc}") from exc
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]  # a training checkpoint that wraps the weights
     if not isinstance(obj, Mapping):
@@ -62,8 +65,40 @@ def read_torch_bin(path: str | os.PathLike) -> CanonicalState:
         if not isinstance(value, torch.Tensor):
             state.skipped[name] = f"a {type(value).__name__}, not a tensor"
             continue
+        if not _dense(value.shape, value.stride()):
+            # The pickle holds each tensor's strides, unchecked: a damaged one (stride 0, a
+            # shifted row length) would read the wrong elements of its storage, silently.
+            raise CheckpointError(
+                f"{path}: tensor {name} has strides {list(value.stride())} for shape {list(value.shape)}, "
+                "which no saved weight has (its elements overlap or skip): the file is corrupt"
+            )
         state[name] = _to_numpy(torch, value)
     return state
+
+
+def _check_crcs(path: Path) -> None:
+    """A zip-format .bin stores a CRC-32 per record, which torch.load (mmap) does not verify: check
+    them all, so damaged tensor bytes or a damaged record header are refused, not loaded."""
+    if not zipfile.is_zipfile(path):
+        return  # the legacy format: no checksums to verify
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as exc:  # noqa: BLE001 - zipfile meets damaged headers with many error types
+        raise CheckpointError(f"{path} is a damaged zip archive: {type(exc).__name__}: {exc}") from exc
+    if bad is not None:
+        raise CheckpointError(f"{path} is corrupt: its record {bad} fails its CRC-32 check")
+
+
+def _dense(shape, strides) -> bool:
+    """Whether a layout covers its elements once, without gaps: a contiguous tensor or a
+    permutation of one (a saved transpose), as every real checkpoint's tensors are."""
+    expected = 1
+    for stride, size in sorted((s, n) for s, n in zip(strides, shape) if n > 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def write_torch_bin(path: str | os.PathLike, state: Mapping[str, np.ndarray]) -> Path:

@@ -22,12 +22,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from albert_core.checkpoint import load_checkpoint, match_state
 from albert_core.checkpoint.hf_flax_msgpack import read_hf_flax_msgpack
 from albert_core.checkpoint.safetensors_io import read_safetensors, read_sharded
 from albert_core.config import AlbertConfig
 from albert_core.errors import CheckpointError, ConfigError
-from tests.robustness.corrupt import flip_bit, h5_address_spans, judge, merge_spans, payload_spans, touched_by
+from tests.robustness.damage import Target, fuzz_damaged_file
 from tests.robustness.fuzzing import FUZZ, report
 
 from .checkpoint_helpers import HF_TINY
@@ -36,72 +35,15 @@ SOURCE = HF_TINY / "tiny" / "base"
 FILES = ["model.safetensors", "tf_model.h5", "flax_model.msgpack"]
 
 
-class Target:
-    """One HF file, its tensors, and which bytes of it are whose data."""
-
-    def __init__(self, file: str, work: Path):
-        self.file = file
-        self.config, state = load_checkpoint(SOURCE / file)
-        self.original = match_state(state, self.config, "base").state
-        self.data = (SOURCE / file).read_bytes()
-        spans = payload_spans(self.data, self.original)
-        if file.endswith(".h5"):
-            spans = merge_spans(spans, h5_address_spans(self.data, spans))
-        self.spans = spans
-        in_payload = np.zeros(len(self.data), dtype=bool)
-        for places in spans.values():
-            for start, end in places:
-                in_payload[start:end] = True
-        self.structure = np.flatnonzero(~in_payload)  # byte offsets that are no tensor's data
-        self.folder = work / file.replace(".", "_")
-        self.folder.mkdir()
-        shutil.copy(SOURCE / "config.json", self.folder)
-
-
 @pytest.fixture(scope="module")
 def targets(tmp_path_factory):
     work = tmp_path_factory.mktemp("fuzz")
     return {file: Target(file, work) for file in FILES}
 
 
-@st.composite
-def damage(draw, target: Target):
-    """(kind, damaged bytes, tensors whose bytes were hit)."""
-    data = target.data
-    kind = draw(st.sampled_from(["truncate", "flip", "flip-structure", "overwrite"]))
-    if kind == "truncate":
-        size = draw(st.integers(0, len(data) - 1))
-        return kind, data[:size], set()
-    if kind == "overwrite":
-        start = draw(st.integers(0, len(data) - 1))
-        junk = draw(st.binary(min_size=1, max_size=16))
-        hit = set().union(*(touched_by(target.spans, b) for b in range(start, min(start + len(junk), len(data)))))
-        return kind, data[:start] + junk + data[start + len(junk):], hit
-    if kind == "flip":
-        bit = draw(st.integers(0, len(data) * 8 - 1))
-    else:
-        bit = int(target.structure[draw(st.integers(0, len(target.structure) - 1))]) * 8 + draw(st.integers(0, 7))
-    return kind, flip_bit(data, bit), touched_by(target.spans, bit // 8)
-
-
 @pytest.mark.parametrize("file", FILES)
 def test_damaged_hf_file(targets, file):
-    target = targets[file]
-    outcomes = Counter()
-
-    @FUZZ
-    @given(st.data())
-    def run(data):
-        kind, damaged, hit = data.draw(damage(target))
-        path = target.folder / file
-        path.write_bytes(damaged)
-        outcome = judge(path, target.config, "base", target.original, hit)
-        if kind == "truncate":
-            assert outcome.kind == "rejected", f"a file truncated to {len(damaged)} bytes loaded"
-        outcomes[f"{kind}: {outcome.kind}"] += 1
-
-    run()
-    report(f"damaged {file}", outcomes)
+    fuzz_damaged_file(targets[file])
 
 
 # ----- forged structures ---------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Damaging real HF checkpoint files for the fuzz targets (any reader, any test env).
+
+A `Target` is one file of the tiny HF fixture with its tensors and a map of which bytes are whose
+data; `damage` draws a truncation, a flipped bit (anywhere, or only in bytes that are no tensor's
+data) or a few overwritten bytes; `fuzz_damaged_file` runs the judge of corrupt.py on many of them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from albert_core.checkpoint import load_checkpoint, match_state
+from tests.core.checkpoint_helpers import HF_TINY
+from tests.robustness.corrupt import flip_bit, h5_address_spans, judge, merge_spans, payload_spans, touched_by
+from tests.robustness.fuzzing import FUZZ, report
+
+SOURCE = HF_TINY / "tiny" / "base"
+
+
+class Target:
+    """One HF file, its tensors, and which bytes of it are whose data."""
+
+    def __init__(self, file: str, work: Path):
+        self.file = file
+        self.config, state = load_checkpoint(SOURCE / file)
+        self.original = match_state(state, self.config, "base").state
+        self.data = (SOURCE / file).read_bytes()
+        spans = payload_spans(self.data, self.original)
+        if file.endswith(".h5"):
+            spans = merge_spans(spans, h5_address_spans(self.data, spans))
+        self.spans = spans
+        in_payload = np.zeros(len(self.data), dtype=bool)
+        for places in spans.values():
+            for start, end in places:
+                in_payload[start:end] = True
+        self.structure = np.flatnonzero(~in_payload)  # byte offsets that are no tensor's data
+        self.folder = work / file.replace(".", "_")
+        self.folder.mkdir()
+        shutil.copy(SOURCE / "config.json", self.folder)
+
+
+@st.composite
+def damage(draw, target: Target):
+    """(kind, position, junk): a truncation to `position` bytes, a flip of bit `position` (anywhere,
+    or in a byte that is no tensor's data), or `junk` written at byte `position`."""
+    size = len(target.data)
+    kind = draw(st.sampled_from(["truncate", "flip", "flip-structure", "overwrite"]))
+    if kind == "truncate":
+        return kind, draw(st.integers(0, size - 1)), b""
+    if kind == "overwrite":
+        return kind, draw(st.integers(0, size - 1)), draw(st.binary(min_size=1, max_size=16))
+    if kind == "flip":
+        return kind, draw(st.integers(0, size * 8 - 1)), b""
+    byte = int(target.structure[draw(st.integers(0, len(target.structure) - 1))])
+    return kind, byte * 8 + draw(st.integers(0, 7)), b""
+
+
+def apply(target: Target, kind: str, position: int, junk: bytes) -> tuple[bytes, set[str]]:
+    """(damaged bytes, tensors whose stored bytes were hit)."""
+    data = target.data
+    if kind == "truncate":
+        return data[:position], set()
+    if kind == "overwrite":
+        end = min(position + len(junk), len(data))
+        hit = set().union(*(touched_by(target.spans, b) for b in range(position, end)))
+        return data[:position] + junk + data[position + len(junk):], hit
+    return flip_bit(data, position), touched_by(target.spans, position // 8)
+
+
+def fuzz_damaged_file(target: Target) -> None:
+    outcomes = Counter()
+
+    @FUZZ
+    @given(st.data())
+    def run(data):
+        kind, position, junk = data.draw(damage(target))
+        damaged, hit = apply(target, kind, position, junk)
+        path = target.folder / target.file
+        path.write_bytes(damaged)
+        outcome = judge(path, target.config, "base", target.original, hit)
+        if kind == "truncate":
+            assert outcome.kind == "rejected", f"a file truncated to {len(damaged)} bytes loaded"
+        outcomes[f"{kind}: {outcome.kind}"] += 1
+
+    run()
+    report(f"damaged {target.file}", outcomes)

@@ -1,0 +1,44 @@
+"""The shared bad-input matrix (tests/robustness/model_inputs.py) on the Keras/TF backend: every
+case a clear InputError before any graph runs; valid edge inputs give finite outputs."""
+
+import re
+
+import numpy as np
+import pytest
+
+import albert_tf
+from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases
+
+HEADS = {
+    "masked_lm": albert_tf.AlbertForMaskedLM,
+    "sequence_classification": albert_tf.AlbertForSequenceClassification,
+    "token_classification": albert_tf.AlbertForTokenClassification,
+    "pretraining": albert_tf.AlbertForPreTraining,
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return albert_tf.AlbertModel(config())
+
+
+@pytest.mark.parametrize("case, kwargs, message", encoder_cases("tf"), ids=lambda c: c if isinstance(c, str) else "")
+def test_bad_encoder_input(model, case, kwargs, message):
+    with pytest.raises(ValueError) as info:
+        model(dict(kwargs))
+    assert re.search(message, str(info.value)), str(info.value)
+
+
+@pytest.mark.parametrize("case, head, labels, message", LABEL_CASES, ids=[c[0] for c in LABEL_CASES])
+def test_bad_labels(case, head, labels, message):
+    with pytest.raises(ValueError, match=message):
+        HEADS[head](config())({"input_ids": _ids(2, 5), **labels})
+
+
+@pytest.mark.parametrize("case", list(edge_inputs(config())))
+def test_edge_inputs_give_finite_outputs(model, case):
+    kwargs = edge_inputs(config())[case]
+    out = model(dict(kwargs))
+    hidden = np.asarray(out["last_hidden_state"])
+    assert hidden.shape == (*kwargs["input_ids"].shape, 16)
+    assert np.isfinite(hidden).all() and np.isfinite(np.asarray(out["pooler_output"])).all()
