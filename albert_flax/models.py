@@ -19,6 +19,7 @@ full float32, as the parity tests do.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -125,11 +126,11 @@ class AlbertPreTrainedModel:
             raise CheckpointError(f"params do not fit {type(self).__name__}: " + "; ".join(sorted(problems)))
         self._params = params
 
-    def state_dict(self, params: Optional[Mapping] = None) -> dict[str, np.ndarray]:
+    def canonical_state(self, params: Optional[Mapping] = None) -> dict[str, np.ndarray]:
         """The canonical state (HF PyTorch names and layouts, numpy) of `params` or self.params."""
         return params_to_canonical(self.params if params is None else params, self.config, self.head)
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> MatchResult:
+    def load_canonical_state(self, state: Mapping[str, np.ndarray]) -> MatchResult:
         """Set params from a canonical state, checked by albert_core's match_state: head tensors it
         lacks are initialised, other heads' tensors dropped (both listed in the returned MatchResult);
         missing encoder tensors, unknown or wrong-shaped tensors raise CheckpointError, all named."""
@@ -142,13 +143,14 @@ class AlbertPreTrainedModel:
     def from_pretrained(cls, name_or_path: str | os.PathLike, config: Optional[AlbertConfig] = None, **kwargs):
         """Load any checkpoint format albert_core reads (folder, file or hub id).
 
-        Head tensors the checkpoint lacks are initialised (listed in `model.loading_info`), head
+        Head tensors the checkpoint lacks are initialised (listed in `model.load_report`), head
         tensors this class does not use are dropped; missing or wrong-shaped encoder tensors raise
         CheckpointError. kwargs go to the constructor (dtype, param_dtype, precision, remat, seed).
         """
         config, state = load_checkpoint(name_or_path, config=config)
         model = cls(config, _do_init=False, **kwargs)
-        model.loading_info = model.load_state_dict(state)
+        # The report without its copy of the tensors, which now live in model.params.
+        model.load_report = dataclasses.replace(model.load_canonical_state(state), state={})
         return model
 
     def save_pretrained(
@@ -160,7 +162,7 @@ class AlbertPreTrainedModel:
         tf_model.h5 or flax_model.msgpack, for HF classes that want their own format.
         """
         config = self.config.replace(architectures=[ARCHITECTURES[self.head]])
-        return save_checkpoint(folder, config, self.state_dict(params), extra_formats=extra_formats, head=self.head)
+        return save_checkpoint(folder, config, self.canonical_state(params), extra_formats=extra_formats, head=self.head)
 
     # ----- forward -----------------------------------------------------------------------------
     def apply(

@@ -64,10 +64,10 @@ def pair(name: str, config: AlbertConfig, seed: int = 0):
     head = HEADS[name]
     state = random_state(config, head, seed)
     ours = getattr(albert_flax, name)(config, _do_init=False)
-    ours.load_state_dict(state)
+    ours.load_canonical_state(state)
     theirs = getattr(transformers, name)(transformers.AlbertConfig(**config.to_dict(), attn_implementation="eager"))
     prefix = "albert." if head is Head.BASE else ""
-    theirs.load_state_dict({k[len(prefix):]: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    theirs.load_canonical_state({k[len(prefix):]: torch.from_numpy(v) for k, v in state.items()}, strict=True)
     return ours, theirs.eval()
 
 
@@ -229,12 +229,12 @@ def test_head_mask_per_step_matches_hf_with_one_group_per_step():
     ours, _ = pair("AlbertModel", shared)
     unshared = base_config(num_hidden_layers=layers, num_hidden_groups=layers, vocab_size=500)
     theirs = transformers.AlbertModel(transformers.AlbertConfig(**unshared.to_dict(), attn_implementation="eager")).eval()
-    state = {k[len("albert."):]: torch.from_numpy(v) for k, v in ours.state_dict().items()}
+    state = {k[len("albert."):]: torch.from_numpy(v) for k, v in ours.canonical_state().items()}
     for key in list(state):
         if ".albert_layer_groups.0." in key:
             for g in range(1, layers):
                 state[key.replace(".albert_layer_groups.0.", f".albert_layer_groups.{g}.")] = state[key]
-    theirs.load_state_dict(state)
+    theirs.load_canonical_state(state)
     head_mask = np.ones((layers, heads), np.float32)
     head_mask[0, :3] = 0
     head_mask[2, 5] = 0
@@ -262,7 +262,7 @@ def test_inputs_embeds_and_position_ids_match_hf(config):
     ours, theirs = pair("AlbertModel", config)
     inputs, _ = make_inputs(config, "AlbertModel", padded=True)
     ids = inputs.pop("input_ids")
-    embeds = ours.state_dict()["albert.embeddings.word_embeddings.weight"][ids]
+    embeds = ours.canonical_state()["albert.embeddings.word_embeddings.weight"][ids]
     positions = np.ascontiguousarray(np.broadcast_to(np.arange(SEQ)[::-1], (BATCH, SEQ)))
     out_ours = ours(inputs_embeds=embeds, position_ids=positions, **inputs)
     with torch.no_grad():

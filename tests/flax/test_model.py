@@ -90,7 +90,7 @@ def test_untied_decoder_has_its_own_kernel(config):
     untied = config.replace(tie_word_embeddings=False)
     model = albert_flax.AlbertForMaskedLM(untied, seed=0)
     assert model.params["predictions"]["decoder"]["kernel"].shape == (untied.embedding_size, untied.vocab_size)
-    state = model.state_dict()
+    state = model.canonical_state()
     assert not np.array_equal(state["predictions.decoder.weight"], state["albert.embeddings.word_embeddings.weight"])
     ids, mask = token_ids(untied)
     table = state["predictions.decoder.weight"]
@@ -124,7 +124,7 @@ def test_an_optax_step_lowers_the_loss(small):
 def test_initialisation_is_hf_s(config):
     wide = config.replace(hidden_size=64, intermediate_size=256, num_attention_heads=4, initializer_range=0.05)
     model = albert_flax.AlbertForPreTraining(wide, seed=0)
-    state = model.state_dict()
+    state = model.canonical_state()
     for spec in tensor_specs(wide, Head.PRETRAINING):
         value = state[spec.name]
         if spec.kind.value in ("linear_weight", "embedding") and value.size >= 4096:
@@ -134,8 +134,8 @@ def test_initialisation_is_hf_s(config):
         elif spec.kind.value in ("bias", "norm_bias"):
             assert not value.any(), spec.name
     assert not state["albert.embeddings.word_embeddings.weight"][wide.pad_token_id].any()
-    same = albert_flax.AlbertForPreTraining(wide, seed=0).state_dict()
-    other = albert_flax.AlbertForPreTraining(wide, seed=1).state_dict()
+    same = albert_flax.AlbertForPreTraining(wide, seed=0).canonical_state()
+    other = albert_flax.AlbertForPreTraining(wide, seed=1).canonical_state()
     assert all(np.array_equal(same[k], state[k]) for k in state)
     assert not np.array_equal(other["albert.pooler.weight"], state["albert.pooler.weight"])
 
