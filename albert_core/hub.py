@@ -35,6 +35,8 @@ def resolve_file(name_or_path: str | os.PathLike, filename: str, revision: str |
             f"{name_or_path!r} is not a local path, and {filename} of that hub repo is neither in the "
             f"local cache nor downloadable now ({exc.__class__.__name__})"
         ) from exc
+    except hub.errors.HFValidationError as exc:  # a ValueError: "{bad}" is no repo name
+        raise FileNotFoundError(f"{name_or_path!r} is neither a local path nor a valid hub repo id ({exc})") from exc
     except hub.errors.EntryNotFoundError as exc:
         raise FileNotFoundError(f"hub repo {name_or_path!r} has no file {filename}") from exc
     except (hub.errors.RepositoryNotFoundError, OSError) as exc:

@@ -867,6 +867,8 @@ def _normalise_inputs(text, text_pair):
         _check_text(text)
         if text_pair is not None and not isinstance(text_pair, str):
             raise TokenizerError("text is a single string, so text_pair must be a single string too")
+        if text_pair is not None:
+            _check_text(text_pair)
         return False, [text], None if text_pair is None else [text_pair]
     if not isinstance(text, (list, tuple)):
         raise TokenizerError(f"text must be a str or a list of str (or of (str, str) pairs), got {type(text).__name__}")

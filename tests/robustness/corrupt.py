@@ -2,7 +2,8 @@
 
 A reader given a damaged file may do one of three things, and the suite accepts only these:
 reject it with a documented error (CheckpointError, or ConfigError for a damaged config.json),
-load it unchanged (the damage hit bytes no tensor depends on: padding, metadata), or load it
+load it with a tensor whose name was damaged re-initialised and listed in MatchResult.initialised
+(what any checkpoint lacking a pooler or head gets), load it unchanged (the damage hit bytes no tensor depends on: padding, metadata), or load it
 with a change confined to the tensor whose stored bytes were hit (formats without checksums
 cannot notice a flipped mantissa bit; that is not a header). Any other exception, or a change in
 a tensor the damage did not touch, is a failure: a crash from deep inside, or a silent wrong load.
@@ -79,7 +80,7 @@ def touched_by(spans: dict[str, list[tuple[int, int]]], byte: int) -> set[str]:
 
 @dataclass
 class Outcome:
-    kind: str  # "rejected", "identical", "payload-changed"
+    kind: str  # "rejected", "identical", "payload-changed", "reinitialised-and-reported"
     detail: str = ""
 
 
@@ -91,7 +92,8 @@ def judge(path: Path, config: AlbertConfig, head: str, original: Mapping[str, np
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # NaN/Inf warnings from damaged data
             _, state = load_checkpoint(path, config=config)
-            state = match_state(state, config, head).state
+            result = match_state(state, config, head)
+            state = result.state
     except DOCUMENTED as exc:
         message = str(exc)
         assert message, f"{type(exc).__name__} without a message"
@@ -99,6 +101,12 @@ def judge(path: Path, config: AlbertConfig, head: str, original: Mapping[str, np
     changed = sorted(name for name in original if not _same(state.get(name), original[name]))
     if not changed:
         return Outcome("identical")
+    # A damaged name made a tensor missing; match_state initialised it and says so, as it does for
+    # any checkpoint without a pooler or head: reported to the user, not silent.
+    reported = set(result.initialised)
+    if set(changed) <= reported:
+        return Outcome("reinitialised-and-reported", ",".join(changed))
+    changed = [name for name in changed if name not in reported]
     assert set(changed) <= set(touched), f"damage outside their bytes changed {changed} silently (touched: {touched})"
     return Outcome("payload-changed", ",".join(changed))
 

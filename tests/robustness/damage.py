@@ -7,6 +7,8 @@ data) or a few overwritten bytes; `fuzz_damaged_file` runs the judge of corrupt.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from albert_core.checkpoint import load_checkpoint, match_state
 from tests.core.checkpoint_helpers import HF_TINY
-from tests.robustness.corrupt import flip_bit, h5_address_spans, judge, merge_spans, payload_spans, touched_by
+from tests.robustness.corrupt import Outcome, flip_bit, h5_address_spans, judge, merge_spans, payload_spans, touched_by
 from tests.robustness.fuzzing import FUZZ, report
 
 SOURCE = HF_TINY / "tiny" / "base"
@@ -73,7 +75,36 @@ def apply(target: Target, kind: str, position: int, junk: bytes) -> tuple[bytes,
     return flip_bit(data, position), touched_by(target.spans, position // 8)
 
 
-def fuzz_damaged_file(target: Target) -> None:
+def judge_in_child(target: Target, path: Path, hit: set[str]) -> Outcome:
+    """judge() in a forked child: a native crash (libhdf5 on damaged metadata) fails the example
+    with the signal instead of killing the test run. The drawn (kind, position, junk) reproduces
+    the damaged file from the fixture."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: judge, send the verdict, exit without running any cleanup
+        os.close(read_end)
+        try:
+            outcome = judge(path, target.config, "base", target.original, hit)
+            message = ["ok", outcome.kind, outcome.detail]
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+            message = ["fail", f"{type(exc).__name__}: {exc}"]
+        os.write(write_end, json.dumps(message).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        raw = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise AssertionError(f"reading the damaged {target.file} crashed the process: signal {os.WTERMSIG(status)}")
+    verdict = json.loads(raw)
+    if verdict[0] == "fail":
+        raise AssertionError(verdict[1])
+    return Outcome(verdict[1], verdict[2])
+
+
+def fuzz_damaged_file(target: Target, isolate: bool = True) -> None:
+    """Run the damage strategy on `target`. `isolate` forks per example (the numpy-only readers);
+    the torch reader runs in-process (forking a process with torch's thread pools is unsafe)."""
     outcomes = Counter()
 
     @FUZZ
@@ -83,7 +114,7 @@ def fuzz_damaged_file(target: Target) -> None:
         damaged, hit = apply(target, kind, position, junk)
         path = target.folder / target.file
         path.write_bytes(damaged)
-        outcome = judge(path, target.config, "base", target.original, hit)
+        outcome = judge_in_child(target, path, hit) if isolate else judge(path, target.config, "base", target.original, hit)
         if kind == "truncate":
             assert outcome.kind == "rejected", f"a file truncated to {len(damaged)} bytes loaded"
         outcomes[f"{kind}: {outcome.kind}"] += 1
