@@ -3,7 +3,6 @@ case a clear InputError before any kernel runs; valid edge inputs give finite ou
 
 import re
 
-import numpy as np
 import pytest
 import torch
 

@@ -62,4 +62,4 @@ def _config():
 
 
 def test_damaged_pytorch_bin(tmp_path):
-    fuzz_damaged_file(Target("pytorch_model.bin", tmp_path), isolate=False)
+    fuzz_damaged_file(Target("pytorch_model.bin", tmp_path))
