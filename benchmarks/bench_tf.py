@@ -5,6 +5,8 @@
    tf.function(jit_compile=True) (for information), our plain call (eager), and our
    `predict_on_batch` (XLA-compiled; the call the README shows). Timed in interleaved rounds
    (A B C D A B C D ...) so machine drift hits every row alike; median and best of --rounds.
+   Each round also records the process CPU time the call used (all threads): on a machine shared
+   with other jobs, wall time mostly measures the others, CPU time the work itself.
    A plain XLA GEMM at the FFN's shape, timed in the same process, gives the FLOP/s ceiling.
 2. Training step (AlbertForMaskedLM, 15% of positions labelled, Adam, fp32) at --train-batch ×
    --train-seq: HF's `train_on_batch` (tf_keras compiled step, graph mode: its default) and ours
@@ -72,6 +74,13 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def _timed_with_cpu(fn) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds over all threads) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def gemm_flops_per_s(config, batch: int, seq: int, repeats: int = 5) -> float:
     """Best FLOP/s of the FFN's [tokens, H] × [H, I] GEMM under XLA: the ceiling the forward can approach."""
     a = tf.random.normal((batch * seq, config.hidden_size))
@@ -83,14 +92,30 @@ def gemm_flops_per_s(config, batch: int, seq: int, repeats: int = 5) -> float:
 
 
 def interleaved(rows: dict, rounds: int) -> dict:
-    """{label: [seconds per round]}, each row run once per round, in order, after one warm-up call."""
+    """{label: [(wall s, CPU s) per round]}, each row run once per round, in order, after a warm-up call."""
     for fn in rows.values():
         fn()
     times = {label: [] for label in rows}
     for _ in range(rounds):
         for label, fn in rows.items():
-            times[label].append(_timed(fn))
+            times[label].append(_timed_with_cpu(fn))
     return times
+
+
+def summarise(times: dict, reference: str, flops: float | None = None) -> list[dict]:
+    """Median / best wall time, median CPU time and the speed-ups (wall and CPU) over `reference`."""
+    wall = {label: [w for w, _ in v] for label, v in times.items()}
+    cpu = {label: [c for _, c in v] for label, v in times.items()}
+    ref_wall, ref_cpu = statistics.median(wall[reference]), statistics.median(cpu[reference])
+    rows = []
+    for label in times:
+        median, cpu_median = statistics.median(wall[label]), statistics.median(cpu[label])
+        row = dict(label=label, median_ms=1e3 * median, best_ms=1e3 * min(wall[label]), cpu_ms=1e3 * cpu_median)
+        row.update(speedup=ref_wall / median, cpu_speedup=ref_cpu / cpu_median)
+        if flops:
+            row["gflops"] = flops / median / 1e9
+        rows.append(row)
+    return rows
 
 
 def run_forward(args) -> dict:
@@ -115,12 +140,7 @@ def run_forward(args) -> dict:
     times = interleaved(rows, args.rounds)
     flops = forward_flops(config, args.batch, args.seq)
     gemm = gemm_flops_per_s(config, args.batch, args.seq)
-    reference = statistics.median(times[HF_EAGER])
-    out = []
-    for label, values in times.items():
-        median = statistics.median(values)
-        out.append(dict(label=label, median_ms=1e3 * median, best_ms=1e3 * min(values), gflops=flops / median / 1e9, speedup=reference / median))
-    return dict(rows=out, forward_gflop=flops / 1e9, gemm_gflops=gemm / 1e9, floor_ms=1e3 * flops / gemm)
+    return dict(rows=summarise(times, HF_EAGER, flops), forward_gflop=flops / 1e9, gemm_gflops=gemm / 1e9, floor_ms=1e3 * flops / gemm)
 
 
 def mlm_batch(config, batch: int, seq: int) -> dict:
@@ -144,18 +164,12 @@ def run_training(args) -> dict:
     ours = albert_tf.AlbertForMaskedLM(config)
     ours.compile(optimizer=keras.optimizers.Adam(1e-5))
     x = {k: v for k, v in data.items() if k != "labels"}
+    hf_row = "HF TFAlbertForMaskedLM train_on_batch (tf_keras, graph)"
     rows = {
-        "HF TFAlbertForMaskedLM train_on_batch (tf_keras, graph)": lambda: hf.train_on_batch(data),
+        hf_row: lambda: hf.train_on_batch(data),
         "albert_tf AlbertForMaskedLM train_on_batch (XLA)": lambda: ours.train_on_batch(x, data["labels"]),
     }
-    times = interleaved(rows, args.train_rounds)
-    reference = statistics.median(next(iter(times.values())))
-    return dict(
-        rows=[
-            dict(label=label, median_ms=1e3 * statistics.median(v), best_ms=1e3 * min(v), speedup=reference / statistics.median(v))
-            for label, v in times.items()
-        ]
-    )
+    return dict(rows=summarise(interleaved(rows, args.train_rounds), hf_row))
 
 
 def report(args, forward: dict, training: dict | None) -> str:
@@ -170,27 +184,34 @@ def report(args, forward: dict, training: dict | None) -> str:
         + ".",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores; TensorFlow {tf.__version__} (CPU), "
         f"Keras {keras.__version__} (ours), tf_keras (HF's), transformers {transformers.__version__}, Python {platform.python_version()}.",
+        f"Load average (1 min) at the start / end of the run: {args.load_before:.1f} / {os.getloadavg()[0]:.1f}"
+        f" on {os.cpu_count()} cores (above the core count, other jobs shared the machine: trust the CPU columns more).",
         "",
         f"## Forward, batch {args.batch} × seq {args.seq}, fp32, inference ({args.rounds} interleaved rounds)",
         "",
         f"Forward: {forward['forward_gflop']:.1f} GFLOP. Plain XLA GEMM at the FFN shape in the same process: "
         f"{forward['gemm_gflops']:.0f} GFLOP/s, so the matmul floor is ≈ {forward['floor_ms']:.0f} ms.",
         "",
-        "| implementation | median ms | best ms | GFLOP/s | speed-up vs HF plain call |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| implementation | median ms | best ms | GFLOP/s (median) | CPU ms (median) | speed-up vs HF plain call: wall | : CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in forward["rows"]:
-        lines.append(f"| {row['label']} | {row['median_ms']:.0f} | {row['best_ms']:.0f} | {row['gflops']:.0f} | {row['speedup']:.2f}× |")
+        lines.append(
+            f"| {row['label']} | {row['median_ms']:.0f} | {row['best_ms']:.0f} | {row['gflops']:.0f} | {row['cpu_ms']:.0f} "
+            f"| {row['speedup']:.2f}× | {row['cpu_speedup']:.2f}× |"
+        )
     if training:
         lines += [
             "",
             f"## Training step, AlbertForMaskedLM, batch {args.train_batch} × seq {args.train_seq}, fp32, Adam ({args.train_rounds} interleaved rounds)",
             "",
-            "| implementation | median ms | best ms | speed-up vs HF |",
-            "| --- | ---: | ---: | ---: |",
+            "| implementation | median ms | best ms | CPU ms (median) | speed-up vs HF: wall | : CPU |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in training["rows"]:
-            lines.append(f"| {row['label']} | {row['median_ms']:.0f} | {row['best_ms']:.0f} | {row['speedup']:.2f}× |")
+            lines.append(
+                f"| {row['label']} | {row['median_ms']:.0f} | {row['best_ms']:.0f} | {row['cpu_ms']:.0f} | {row['speedup']:.2f}× | {row['cpu_speedup']:.2f}× |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -207,6 +228,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, help="also write the markdown table here (atomically)")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args(argv)
+    args.load_before = os.getloadavg()[0]
     forward = run_forward(args)
     training = None if args.skip_training else run_training(args)
     text = report(args, forward, training)
