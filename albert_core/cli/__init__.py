@@ -11,9 +11,9 @@ import argparse
 import sys
 
 from ..errors import AlbertError
-from . import info
+from . import convert, info, verify
 
-COMMANDS = [info]
+COMMANDS = [info, convert, verify]
 
 
 def build_parser() -> argparse.ArgumentParser:
