@@ -138,6 +138,10 @@ class AlbertPreTrainedModel:
         self.params = canonical_to_params(match.state, self.config, self.head, dtype=self.param_dtype)
         return match
 
+    # The names this class had first (albert_core's CLI runner uses them); same methods.
+    load_state_dict = load_canonical_state
+    state_dict = canonical_state
+
     # ----- checkpoints -------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, config: Optional[AlbertConfig] = None, **kwargs):

@@ -67,7 +67,7 @@ def pair(name: str, config: AlbertConfig, seed: int = 0):
     ours.load_canonical_state(state)
     theirs = getattr(transformers, name)(transformers.AlbertConfig(**config.to_dict(), attn_implementation="eager"))
     prefix = "albert." if head is Head.BASE else ""
-    theirs.load_canonical_state({k[len(prefix):]: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    theirs.load_state_dict({k[len(prefix):]: torch.from_numpy(v) for k, v in state.items()}, strict=True)
     return ours, theirs.eval()
 
 
@@ -229,12 +229,12 @@ def test_head_mask_per_step_matches_hf_with_one_group_per_step():
     ours, _ = pair("AlbertModel", shared)
     unshared = base_config(num_hidden_layers=layers, num_hidden_groups=layers, vocab_size=500)
     theirs = transformers.AlbertModel(transformers.AlbertConfig(**unshared.to_dict(), attn_implementation="eager")).eval()
-    state = {k[len("albert."):]: torch.from_numpy(v) for k, v in ours.canonical_state().items()}
+    state = {k[len("albert."):]: torch.from_numpy(np.array(v)) for k, v in ours.canonical_state().items()}
     for key in list(state):
         if ".albert_layer_groups.0." in key:
             for g in range(1, layers):
                 state[key.replace(".albert_layer_groups.0.", f".albert_layer_groups.{g}.")] = state[key]
-    theirs.load_canonical_state(state)
+    theirs.load_state_dict(state)
     head_mask = np.ones((layers, heads), np.float32)
     head_mask[0, :3] = 0
     head_mask[2, 5] = 0

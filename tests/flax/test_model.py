@@ -206,3 +206,12 @@ def test_linen_modules_work_on_their_own(small):
     out = jax.jit(lambda v: module.apply(v, ids, attention_mask=mask, labels=ids))(variables)
     wrapper = albert_flax.AlbertForMaskedLM(small)
     np.testing.assert_allclose(out.loss, wrapper(ids, attention_mask=mask, labels=ids, params=variables["params"]).loss, rtol=1e-6)
+
+
+def test_sentence_order_head_is_two_wide_whatever_num_labels(small):
+    three = small.replace(num_labels=3)
+    model = albert_flax.AlbertForPreTraining(three, seed=0)
+    assert model.params["sop_classifier"]["classifier"]["kernel"].shape == (three.hidden_size, 2)
+    ids, mask = token_ids(three)
+    out = model(ids, attention_mask=mask, labels=ids, sentence_order_label=np.array([1, 0]))
+    assert out.sop_logits.shape == (2, 2) and np.isfinite(float(out.loss))
