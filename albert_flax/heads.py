@@ -95,13 +95,16 @@ class AlbertForPreTrainingModule(AlbertHeadBase):
             outputs.last_hidden_state, self.word_embeddings(albert)
         )
         sop_logits = AlbertSOPHead(**self.settings(), name="sop_classifier")(outputs.pooler_output, deterministic)
-        loss = None
-        if (labels is None) != (sentence_order_label is None):
-            raise InputError("AlbertForPreTraining's loss needs both labels (MLM) and sentence_order_label (SOP)")
+        # HF returns a loss only when both label sets are given; as albert_torch and albert_tf,
+        # either alone gives its own part (the sum of the parts given: HF's number when it has one).
+        parts = []
         if labels is not None:
             check_labels("pretraining", labels, self.config, shape)
+            parts.append(cross_entropy(prediction_logits, labels))
+        if sentence_order_label is not None:
             check_labels("sentence_order", sentence_order_label, self.config, shape)
-            loss = cross_entropy(prediction_logits, labels) + cross_entropy(sop_logits, sentence_order_label)
+            parts.append(cross_entropy(sop_logits, sentence_order_label))
+        loss = sum(parts[1:], parts[0]) if parts else None
         return AlbertForPreTrainingOutput(
             loss=loss,
             prediction_logits=prediction_logits,

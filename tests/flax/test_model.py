@@ -208,6 +208,17 @@ def test_linen_modules_work_on_their_own(small):
     np.testing.assert_allclose(out.loss, wrapper(ids, attention_mask=mask, labels=ids, params=variables["params"]).loss, rtol=1e-6)
 
 
+def test_pretraining_loss_is_the_sum_of_the_parts_given(small):
+    model = albert_flax.AlbertForPreTraining(small, seed=0)
+    ids, mask = token_ids(small)
+    mlm, sop = ids.copy(), np.array([1, 0])
+    both = model(ids, attention_mask=mask, labels=mlm, sentence_order_label=sop).loss
+    mlm_only = model(ids, attention_mask=mask, labels=mlm).loss
+    sop_only = model(ids, attention_mask=mask, sentence_order_label=sop).loss
+    np.testing.assert_allclose(both, mlm_only + sop_only, rtol=1e-6)
+    assert model(ids, attention_mask=mask).loss is None
+
+
 def test_sentence_order_head_is_two_wide_whatever_num_labels(small):
     three = small.replace(num_labels=3)
     model = albert_flax.AlbertForPreTraining(three, seed=0)
