@@ -22,10 +22,13 @@ from .modeling import AlbertModule, AlbertSettings
 from .outputs import AlbertClassifierOutput, AlbertForPreTrainingOutput, AlbertQuestionAnsweringOutput
 
 
-def classifier_dropout(config: AlbertConfig) -> float:
-    """The dropout before a classifier: classifier_dropout_prob, or hidden_dropout_prob if None."""
+def classifier_dropout(config: AlbertConfig, per_token: bool = False) -> float:
+    """The dropout before a classifier: classifier_dropout_prob. When that is None, HF's token
+    classifier falls back to hidden_dropout_prob; the pooled-output heads use none (as albert_torch)."""
     rate = config.classifier_dropout_prob
-    return config.hidden_dropout_prob if rate is None else rate
+    if rate is None:
+        return config.hidden_dropout_prob if per_token else 0.0
+    return rate
 
 
 class AlbertMLMHead(AlbertSettings):
@@ -46,9 +49,9 @@ class AlbertMLMHead(AlbertSettings):
         return logits + bias.astype(self.dtype)
 
 
-def classify(module: AlbertSettings, hidden, features: int, deterministic: bool):
+def classify(module: AlbertSettings, hidden, features: int, deterministic: bool, per_token: bool = False):
     """Dropout then a Dense layer named `classifier`, created inside `module` (HF's head layout)."""
-    hidden = nn.Dropout(rate=classifier_dropout(module.config))(hidden, deterministic=deterministic)
+    hidden = nn.Dropout(rate=classifier_dropout(module.config, per_token))(hidden, deterministic=deterministic)
     return module.dense_factory()(features, name="classifier")(hidden)
 
 
@@ -165,7 +168,7 @@ class AlbertForTokenClassificationModule(AlbertHeadBase):
         **inputs,
     ) -> AlbertClassifierOutput:
         outputs, _ = self.encode(False, deterministic, dict(inputs, input_ids=input_ids))
-        logits = classify(self, outputs.last_hidden_state, self.config.num_labels, deterministic)
+        logits = classify(self, outputs.last_hidden_state, self.config.num_labels, deterministic, per_token=True)
         loss = None
         if labels is not None:
             check_labels("token_classification", labels, self.config, logits.shape[:2])
