@@ -7,7 +7,6 @@ Parameter names follow HF PyTorch: `predictions` (MLM head, decoder tied to the 
 
 from __future__ import annotations
 
-from typing import Optional
 
 import flax.linen as nn
 import jax.numpy as jnp

@@ -136,7 +136,12 @@ def measure_forward(config, batch: int, seq: int, reps: int) -> dict:
         },
         reps,
     )
-    return dict(times=times, max_abs_delta=delta, flops=encoder_flops(config, batch, seq), gemm_flops=2 * tokens * h * config.intermediate_size)
+    return dict(
+        times=times,
+        max_abs_delta=delta,
+        flops=encoder_flops(config, batch, seq),
+        gemm_flops=2 * tokens * h * config.intermediate_size,
+    )
 
 
 def environment() -> dict:
@@ -188,7 +193,8 @@ def _compile_table(compile_rows, args) -> list[str]:
 
 def _forward_table(forward, args) -> list[str]:
     times = forward["times"]
-    lines = ["", f"### Jitted forward, {args.shape_name}, batch {args.batch} x seq {args.seq}, fp32, {args.reps} interleaved calls", ""]
+    title = f"### Jitted forward, {args.shape_name}, batch {args.batch} x seq {args.seq}, fp32, {args.reps} interleaved calls"
+    lines = ["", title, ""]
     lines += ["| | median (ms) | min (ms) | GFLOP/s (median) |", "|---|---|---|---|"]
     for name, values in times.items():
         flops = forward["gemm_flops"] if name == "GEMM" else forward["flops"]

@@ -266,7 +266,9 @@ def test_inputs_embeds_and_position_ids_match_hf(config):
     positions = np.ascontiguousarray(np.broadcast_to(np.arange(SEQ)[::-1], (BATCH, SEQ)))
     out_ours = ours(inputs_embeds=embeds, position_ids=positions, **inputs)
     with torch.no_grad():
-        out_theirs = theirs(inputs_embeds=torch.from_numpy(embeds), position_ids=torch.from_numpy(positions), **torch_inputs(inputs))
+        out_theirs = theirs(
+            inputs_embeds=torch.from_numpy(embeds), position_ids=torch.from_numpy(positions), **torch_inputs(inputs)
+        )
     assert_outputs_close(out_ours, out_theirs)
 
 

@@ -73,7 +73,8 @@ def test_incomplete_or_unknown_label_arguments(config):
     qa = albert_flax.AlbertForQuestionAnswering(config)
     with pytest.raises(InputError, match=r"start_positions must have shape \[2\] or \[2, 1\], got \[2, 2\]"):
         qa(ids, start_positions=np.zeros((2, 2), np.int32), end_positions=np.zeros(2, np.int32))
-    with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['labels'\]; label arguments: start_positions, end_positions"):
+    expected = r"unexpected argument\(s\) \['labels'\]; label arguments: start_positions, end_positions"
+    with pytest.raises(TypeError, match=expected):
         qa(ids, labels=ids)
 
 

@@ -205,7 +205,8 @@ def test_linen_modules_work_on_their_own(small):
     assert not word[small.pad_token_id].any() and abs(word.std() - small.initializer_range) < 0.005
     out = jax.jit(lambda v: module.apply(v, ids, attention_mask=mask, labels=ids))(variables)
     wrapper = albert_flax.AlbertForMaskedLM(small)
-    np.testing.assert_allclose(out.loss, wrapper(ids, attention_mask=mask, labels=ids, params=variables["params"]).loss, rtol=1e-6)
+    expected = wrapper(ids, attention_mask=mask, labels=ids, params=variables["params"]).loss
+    np.testing.assert_allclose(out.loss, expected, rtol=1e-6)
 
 
 def test_pretraining_loss_is_the_sum_of_the_parts_given(small):
