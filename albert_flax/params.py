@@ -17,15 +17,17 @@ import numpy as np
 from albert_core.checkpoint.state import initial_value
 from albert_core.config import AlbertConfig
 from albert_core.errors import CheckpointError
-from albert_core.schema import BASE_PREFIX, Head, Kind, TensorSpec, from_kernel_layout, tensor_specs, to_kernel_layout
-
-_LEAF = {
-    Kind.LINEAR_WEIGHT: "kernel",
-    Kind.EMBEDDING: "embedding",
-    Kind.NORM_SCALE: "scale",
-    Kind.NORM_BIAS: "bias",
-    Kind.BIAS: "bias",
-}
+from albert_core.schema import (
+    BASE_PREFIX,
+    Head,
+    Kind,
+    Style,
+    TensorSpec,
+    from_kernel_layout,
+    leaf_name,
+    tensor_specs,
+    to_kernel_layout,
+)
 
 
 def param_path(spec: TensorSpec, head: Head | str) -> tuple[str, ...]:
@@ -33,7 +35,7 @@ def param_path(spec: TensorSpec, head: Head | str) -> tuple[str, ...]:
     name = spec.name
     if Head(head) is Head.BASE:
         name = name[len(BASE_PREFIX):]
-    return tuple(name.split(".")[:-1]) + (_LEAF[spec.kind],)
+    return tuple(name.split(".")[:-1]) + (leaf_name(spec, Style.FLAX),)
 
 
 def param_specs(config: AlbertConfig, head: Head | str) -> list[TensorSpec]:
