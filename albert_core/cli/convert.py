@@ -290,7 +290,8 @@ def _read_back(tmp: Path, want: dict[str, TensorDigest], report: ConvertReport, 
                 problems.append(f"{name}: wrote {want[name].dtype} {list(want[name].shape)}, read back {got.dtype} {list(got.shape)}"
                                 + (" with other values" if (got.dtype, got.shape) == (want[name].dtype, want[name].shape) else ""))
     if problems:
-        raise CheckpointError(f"the converted checkpoint does not read back as written ({len(problems)} problem(s)): " + "; ".join(problems))
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise CheckpointError(f"the converted checkpoint does not read back as written ({len(problems)} problem(s)): {shown}")
 
 
 def _config_argument(path: str | None) -> AlbertConfig | None:
@@ -321,6 +322,8 @@ def convert(args) -> ConvertReport:
         _require(package, f"writing {args.to} ({file_name})")
     if args.dtype == "bfloat16":
         _require("ml_dtypes", "--dtype bfloat16 (numpy's bfloat16)")
+        if args.to == "hf-tf":  # h5py stores ml_dtypes' bfloat16 as opaque 2-byte records
+            raise ConvertError("HF's tf_model.h5 cannot hold bfloat16 (HDF5 has no such type); use --dtype float16, or another --to")
     if args.max_shard_size and args.to != "safetensors":
         raise ConvertError(f"--max-shard-size applies to --to safetensors, not {args.to}")
     source = resolve_source(args.src, args.source_format)
