@@ -158,6 +158,12 @@ def recover_folder(path: str | os.PathLike) -> bool:
     return restored
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def _fsync_tree(root: Path) -> None:
     """Flush every file and folder under `root` to disk before it is swapped in."""
     for folder, _, files in os.walk(root):
@@ -201,6 +207,7 @@ def atomic_folder(path: str | os.PathLike, keep_existing: bool = True) -> Iterat
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"{path} exists and is not a folder")
     tmp = Path(tempfile.mkdtemp(prefix=_temp_name(path, "tmp"), dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would make a saved model private
     try:
         yield tmp
         if keep_existing and path.is_dir():

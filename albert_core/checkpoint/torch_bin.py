@@ -79,9 +79,9 @@ def read_torch_bin(path: str | os.PathLike) -> CanonicalState:
 def _check_crcs(path: Path) -> None:
     """A zip-format .bin stores a CRC-32 per record, which torch.load (mmap) does not verify: check
     them all, so damaged tensor bytes or a damaged record header are refused, not loaded."""
-    if not zipfile.is_zipfile(path):
-        return  # the legacy format: no checksums to verify
     try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format: no checksums to verify
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
     except Exception as exc:  # noqa: BLE001 - zipfile meets damaged headers with many error types

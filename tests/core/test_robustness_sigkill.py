@@ -222,3 +222,11 @@ def test_the_swap_uses_rename_exchange_on_this_system(tmp_path):
     assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
     with pytest.raises(FileNotFoundError):
         exchange(a, tmp_path / "absent")
+
+
+def test_a_saved_folder_gets_the_usual_permissions(tmp_path):
+    """Not mkdtemp's 0700: a model saved into a shared folder is readable as any folder made there."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    save_generation(str(tmp_path / "model"), 1)
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o777 & ~umask
