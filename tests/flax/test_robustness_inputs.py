@@ -7,14 +7,9 @@ import numpy as np
 import pytest
 
 import albert_flax
-from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases
+from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases, head_classes
 
-HEADS = {
-    "masked_lm": albert_flax.AlbertForMaskedLM,
-    "sequence_classification": albert_flax.AlbertForSequenceClassification,
-    "token_classification": albert_flax.AlbertForTokenClassification,
-    "pretraining": albert_flax.AlbertForPreTraining,
-}
+HEADS = head_classes(albert_flax)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from albert_core.config import AlbertConfig
+from albert_core.schema import ARCHITECTURES, Head
 
 CONFIG = dict(
     vocab_size=50, embedding_size=8, hidden_size=16, num_attention_heads=2, intermediate_size=20,
@@ -86,3 +87,9 @@ def edge_inputs(cfg: AlbertConfig) -> dict[str, dict[str, np.ndarray]]:
         "a fully masked row": dict(input_ids=_ids(2, 5), attention_mask=np.array([[1, 1, 1, 0, 0], [0, 0, 0, 0, 0]])),
         "largest ids": dict(input_ids=np.full((2, 5), cfg.vocab_size - 1), token_type_ids=np.ones((2, 5), np.int64)),
     }
+
+
+def head_classes(package) -> dict[str, type]:
+    """{head name: the backend's class for it} for the heads LABEL_CASES use; every backend
+    names its classes as HF does (schema.ARCHITECTURES)."""
+    return {head: getattr(package, ARCHITECTURES[Head(head)]) for head in {case[1] for case in LABEL_CASES}}

@@ -7,14 +7,9 @@ import numpy as np
 import pytest
 
 import albert_tf
-from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases
+from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases, head_classes
 
-HEADS = {
-    "masked_lm": albert_tf.AlbertForMaskedLM,
-    "sequence_classification": albert_tf.AlbertForSequenceClassification,
-    "token_classification": albert_tf.AlbertForTokenClassification,
-    "pretraining": albert_tf.AlbertForPreTraining,
-}
+HEADS = head_classes(albert_tf)
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,9 @@ import pytest
 import torch
 
 import albert_torch
-from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases
+from tests.robustness.model_inputs import LABEL_CASES, _ids, config, edge_inputs, encoder_cases, head_classes
 
-HEADS = {
-    "masked_lm": albert_torch.AlbertForMaskedLM,
-    "sequence_classification": albert_torch.AlbertForSequenceClassification,
-    "token_classification": albert_torch.AlbertForTokenClassification,
-    "pretraining": albert_torch.AlbertForPreTraining,
-}
+HEADS = head_classes(albert_torch)
 
 
 def tensors(kwargs):
