@@ -37,7 +37,11 @@ def host(x) -> Optional[np.ndarray]:
 def validate_inputs(config: AlbertConfig, multiple_choice: bool = False, **inputs) -> None:
     if is_tracing():
         return
-    check_model_inputs(config, **{name: host(value) for name, value in inputs.items()}, multiple_choice=multiple_choice)
+    views = {name: host(value) for name, value in inputs.items()}
+    ids = inputs.get("input_ids")
+    if isinstance(ids, torch.Tensor) and (ids.is_floating_point() or ids.dtype == torch.bool):
+        views["input_ids"] = ids.detach().cpu().numpy()  # so the shared check names the wrong dtype
+    check_model_inputs(config, **views, multiple_choice=multiple_choice)
 
 
 def validate_labels(task: str, labels, config: AlbertConfig, input_shape, num_choices: int = 0) -> None:

@@ -63,17 +63,9 @@ LABEL_CASES = [
     ("sop label", "pretraining", dict(sentence_order_label=np.array([0, 2])), r"sentence_order must lie in \[0, 2\)"),
 ]
 
-# Cases a backend does not pass yet, by backend: its robustness test leaves them out and
-# tests/robustness/test_pending.py shows them failing (for the backend's owner to fix).
-PENDING = {
-    "torch": {"float ids", "bool ids"},  # RuntimeError from the embedding lookup, not InputError
-    "tf": set(),
-    "flax": set(),
-}
-
-
 def encoder_cases(backend: str):
-    return [case for case in ENCODER_CASES if case[0] not in PENDING[backend]]
+    """The encoder cases every backend must refuse (all of them, for every backend)."""
+    return list(ENCODER_CASES)
 
 
 def edge_inputs(cfg: AlbertConfig) -> dict[str, dict[str, np.ndarray]]:
