@@ -24,6 +24,7 @@ def split_labels(model, batch: dict):
 
 @pytest.mark.parametrize("head", HEADS, ids=[h.value for h in HEADS])
 def test_fit_trains_every_head_with_labels_as_y_or_in_x(head):
+    keras.utils.set_random_seed(0)
     config = tiny_config()
     model = albert_tf.MODEL_FOR_HEAD[head](config)
     inputs = tiny_inputs(config, choices=3 if model.multiple_choice else None)
@@ -31,14 +32,15 @@ def test_fit_trains_every_head_with_labels_as_y_or_in_x(head):
     direct = float(model({**inputs, **labels})["loss"])
     before = [w.numpy().copy() for w in model.trainable_weights]
 
-    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
     assert model.jit_compile  # XLA train step
     x, y = split_labels(model, {**inputs, **labels})
-    as_y = model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0).history["loss"]
+    as_y = model.fit(x, y, batch_size=2, epochs=3, shuffle=False, verbose=0).history["loss"]
     in_x = model.evaluate({**inputs, **labels}, batch_size=2, verbose=0, return_dict=True)["loss"]
-    # The first epoch's loss is the direct call's (computed before the update, same weights).
+    # The first epoch's loss is the direct call's (computed before the update, same weights);
+    # after three full-batch steps the loss on that batch is lower, with labels given inside x too.
     assert as_y[0] == pytest.approx(direct, rel=1e-5)
-    assert in_x < as_y[0]
+    assert in_x < direct
     changed = [not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights)]
     assert sum(changed) >= len(changed) - 2  # all but e.g. an unused position / token-type row
 
@@ -104,6 +106,7 @@ def mixed_bfloat16():
 
 
 def test_mixed_bfloat16_predicts_close_to_float32_and_trains(mixed_bfloat16):
+    keras.utils.set_random_seed(0)
     config = tiny_config()
     inputs = tiny_inputs(config)
     mixed = albert_tf.AlbertForSequenceClassification(config)
