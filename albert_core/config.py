@@ -33,6 +33,9 @@ ACTIVATIONS = (
     "tanh",
     "linear",
 )
+# Every size and id must index an int32 tensor; larger values are corrupt configs, refused before
+# a backend tries to allocate them.
+MAX_DIMENSION = 2**31 - 1
 POSITION_EMBEDDING_TYPES = ("absolute", "relative_key", "relative_key_query")
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
@@ -136,6 +139,8 @@ class AlbertConfig:
                 raise ConfigError(f"config field '{name}' must be an int, got {value!r} ({type(value).__name__})")
             if value < minimum:
                 raise ConfigError(f"config field '{name}' must be ≥ {minimum}, got {value}")
+            if value > MAX_DIMENSION:
+                raise ConfigError(f"config field '{name}' is {value}, over the limit {MAX_DIMENSION} (int32 indexing)")
 
         def check_float(name, low, high, optional=False, high_inclusive=False):
             value = getattr(self, name)

@@ -83,6 +83,7 @@ def test_mlm_layer_norm_eps_only_written_when_set():
         ({"position_embedding_type": "rotary"}, "unknown position_embedding_type"),
         ({"pad_token_id": 30000}, "pad_token_id (30000) must be < vocab_size"),
         ({"problem_type": "ranking"}, "unknown problem_type"),
+        ({"vocab_size": 10**30}, "'vocab_size' is 1000000000000000000000000000000, over the limit"),
     ],
 )
 def test_validation_names_the_field(changes, message):
