@@ -16,11 +16,12 @@ import keras
 import tensorflow as tf
 
 from albert_core.config import AlbertConfig
+from albert_core.errors import ConfigError
 from albert_core.inputs import InputError
 from albert_core.schema import ARCHITECTURES, Head
 
-from .layers import AlbertMainLayer
 from .inputs import check_features, check_label_values, collect_inputs, graph_checks
+from .layers import AlbertMainLayer
 
 
 class AlbertPreTrainedModel(keras.Model):
@@ -33,7 +34,7 @@ class AlbertPreTrainedModel(keras.Model):
         if isinstance(config, Mapping):
             config = AlbertConfig.from_dict(dict(config))
         if not isinstance(config, AlbertConfig):
-            raise TypeError(f"{type(self).__name__} needs an AlbertConfig, got {type(config).__name__}")
+            raise ConfigError(f"{type(self).__name__} needs an albert_core.AlbertConfig, got {type(config).__name__}")
         super().__init__(**kwargs)
         self.config = config
         self.albert = AlbertMainLayer(config, add_pooling_layer=self.add_pooling_layer, dtype=self.dtype_policy, name="albert")
