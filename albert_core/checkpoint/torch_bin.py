@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Mapping
@@ -111,7 +112,11 @@ def write_torch_bin(path: str | os.PathLike, state: Mapping[str, np.ndarray]) ->
         if array.dtype.name == "bfloat16":
             tensor = torch.from_numpy(np.ascontiguousarray(array).view(np.uint16)).view(torch.bfloat16)
         else:
-            tensor = torch.from_numpy(np.array(array, copy=True, order="C"))
+            # No copy: torch.save only reads the bytes, so a read-only (memory-mapped) array can
+            # back the tensor as it is; a copy would double the peak memory of a conversion.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                tensor = torch.from_numpy(np.ascontiguousarray(array))
         tensors[name] = tensor
     with atomic_file(path, "wb") as handle:
         torch.save(tensors, handle)
