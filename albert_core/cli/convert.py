@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import importlib.util
+import mmap
 import re
 import shutil
 import sys
@@ -210,7 +211,22 @@ def _load(source: Source, config: AlbertConfig | None, head: Head | None, progre
     return config, head, match.state, dict(state.skipped), match.dropped
 
 
+def _release_pages(array: np.ndarray) -> None:
+    """Drop a memory-mapped array's pages from this process's resident set (they stay in the page
+    cache and fault back in if read again). Arrays that are not views of an mmap are left alone."""
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if not isinstance(base, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or array.nbytes == 0:
+        return
+    start = array.__array_interface__["data"][0] - np.frombuffer(base, np.uint8).__array_interface__["data"][0]
+    first = start - start % mmap.PAGESIZE
+    base.madvise(mmap.MADV_DONTNEED, first, start + array.nbytes - first)
+
+
 def _cast(state: Mapping[str, np.ndarray], dtype: str | None) -> dict[str, np.ndarray]:
+    """The state in `dtype`, cast tensor by tensor; each memory-mapped source tensor's pages are
+    given back once it is cast, so the peak is the source plus one tensor, not source + cast copy."""
     if dtype is None:
         return dict(state)
     if dtype == "bfloat16":
@@ -219,7 +235,13 @@ def _cast(state: Mapping[str, np.ndarray], dtype: str | None) -> dict[str, np.nd
         target = np.dtype(ml_dtypes.bfloat16)
     else:
         target = np.dtype(dtype)
-    return {name: np.asarray(a).astype(target, copy=False) for name, a in state.items()}
+    out = {}
+    for name, array in state.items():
+        array = np.asarray(array)
+        out[name] = array.astype(target, copy=False)
+        if out[name] is not array:
+            _release_pages(array)
+    return out
 
 
 def _write(folder: Path, config: AlbertConfig, head: Head, state: Mapping[str, np.ndarray], target: str, max_shard_size: int | None) -> None:

@@ -86,20 +86,22 @@ def test_bf16_close_to_own_fp32(case, backend):
     assert not failed, f"{case.id}, {backend} bf16 vs fp32: {_describe(failed)}"
 
 
-def test_keras_own_lamb_differs_from_optax_and_the_plugin_s_matches():
-    """Why the TF plug-in has its own LAMB: Keras decays weights outside the trust ratio."""
+@pytest.mark.parametrize("name", ["adamw", "lamb"])
+def test_keras_own_optimizers_differ_from_optax_and_the_plugin_s_match(name):
+    """Why the TF plug-in has its own AdamW and LAMB: Keras' Adam adds eps before the bias
+    correction, its Lamb decays weights outside the trust ratio. Gradients spread over five
+    decades, so some are near eps."""
+    import keras
     import optax
+    import tensorflow as tf
 
     from tests.cross.harness.flax_plugin import make_optimizer as optax_optimizer
-    from tests.cross.harness.tf_plugin import make_optimizer as keras_optimizer
-
-    import keras
-    import tensorflow as tf
+    from tests.cross.harness.tf_plugin import make_optimizer as plugin_optimizer
 
     rng = np.random.default_rng(0)
     params = {"w": rng.normal(0, 0.5, (8, 5)).astype(np.float32), "b": rng.normal(0, 0.5, (5,)).astype(np.float32)}
-    grads = {k: rng.normal(0, 1.0, v.shape).astype(np.float32) for k, v in params.items()}
-    spec = OptimizerSpec("lamb", learning_rate=0.1, weight_decay=0.1)
+    grads = {k: (rng.normal(0, 1.0, v.shape) * 10 ** rng.uniform(-5, 0, v.shape)).astype(np.float32) for k, v in params.items()}
+    spec = OptimizerSpec(name, learning_rate=0.1, weight_decay=0.1)
 
     tx = optax_optimizer(spec)
     updates, _ = tx.update(grads, tx.init(params), params)
@@ -110,8 +112,8 @@ def test_keras_own_lamb_differs_from_optax_and_the_plugin_s_matches():
         optimizer.apply_gradients([(tf.constant(grads[k]), variables[k]) for k in params])
         return {k: v.numpy() for k, v in variables.items()}
 
-    ours = keras_step(keras_optimizer(spec))
-    theirs = keras_step(keras.optimizers.Lamb(learning_rate=0.1, epsilon=spec.eps, weight_decay=0.1))
-    tolerance = [r for r in compare_steps(ours, want, grads, spec)]
-    assert all(r.passed for r in tolerance), _describe(tolerance)
-    assert not all(r.passed for r in compare_steps(theirs, want, grads, spec))
+    keras_own = {"adamw": keras.optimizers.AdamW, "lamb": keras.optimizers.Lamb}[name]
+    ours = compare_steps(keras_step(plugin_optimizer(spec)), want, grads, spec)
+    theirs = compare_steps(keras_step(keras_own(learning_rate=0.1, epsilon=spec.eps, weight_decay=0.1)), want, grads, spec)
+    assert all(r.passed for r in ours), _describe(ours)
+    assert not all(r.passed for r in theirs)

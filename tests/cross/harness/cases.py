@@ -47,7 +47,7 @@ class OptimizerSpec:
     learning_rate: float = 1e-3
     b1: float = 0.9
     b2: float = 0.999
-    eps: float = 1e-8
+    eps: float = 1e-6
     weight_decay: float = 0.01
 
 
@@ -67,7 +67,6 @@ RANDOM_CONFIGS = {
         max_position_embeddings=40,
         position_embedding_type="relative_key_query",
         hidden_act="gelu",
-        num_labels=3,
     ),
 }
 

@@ -17,9 +17,9 @@ from albert_core.cli.parity import GRAD_RTOL, STEP_GRAD_FLOOR, STEP_LR_FRACTION,
 from .cases import OptimizerSpec
 
 # bf16 (8 mantissa bits) against the same backend's fp32: max |Δ| <= BF16_RTOL × max |fp32 output|
-# (the loss: × |fp32 loss|). Measured worst case over every case (docs/cross-report.md): 0.031 of
-# the output's scale (albert-base shape, 12 layers); the bound leaves about 2.5× margin.
-BF16_RTOL = 0.08
+# (the loss: × |fp32 loss|). Measured worst case over every case (docs/cross-report.md): 0.049 of
+# the output's scale (tf, tiny-g2k2 pretraining, an attention map); the bound leaves 2× margin.
+BF16_RTOL = 0.1
 
 
 def _max_abs(x: np.ndarray) -> float:

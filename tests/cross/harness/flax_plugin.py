@@ -8,6 +8,8 @@ are optax.adamw and optax.lamb: optax is the definition the other plug-ins follo
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,6 +38,21 @@ def make_optimizer(spec: OptimizerSpec) -> optax.GradientTransformation:
     raise ValueError(spec.name)
 
 
+@functools.lru_cache(maxsize=None)
+def leaf_step(spec: OptimizerSpec):
+    """One optimizer step on one parameter, jitted. Both optimizers act tensor by tensor (LAMB's
+    trust ratio is per tensor), so the tree is stepped leaf by leaf: one compile per leaf shape,
+    shared by every case of a config, instead of one per parameter tree."""
+    tx = make_optimizer(spec)
+
+    @jax.jit
+    def step(param, grad):
+        updates, _ = tx.update(grad, tx.init(param), param)
+        return optax.apply_updates(param, updates)
+
+    return step
+
+
 class FlaxPlugin(FlaxRunner):
     def evaluate(self, model, inputs, labels):
         batch = {k: _device(v) for k, v in {**inputs, **labels}.items()}
@@ -51,15 +68,9 @@ class FlaxPlugin(FlaxRunner):
         return Evaluation(outputs, check_complete(self.name, _untied(canonical, model), model.config, model.head, "gradients"))
 
     def step(self, model, grads, spec: OptimizerSpec):
-        tx = make_optimizer(spec)
-
-        @jax.jit  # one compile for the whole tree (op by op, every leaf shape would compile its own ops)
-        def one_step(params, grad_tree):
-            updates, _ = tx.update(grad_tree, tx.init(params), params)
-            return optax.apply_updates(params, updates)
-
         grad_tree = canonical_to_params(grads, model.config, model.head)
-        new = params_to_canonical(one_step(model.params, grad_tree), model.config, model.head)
+        new_params = jax.tree_util.tree_map(leaf_step(spec), model.params, grad_tree)
+        new = params_to_canonical(new_params, model.config, model.head)
         return check_complete(self.name, _untied(new, model), model.config, model.head, "stepped parameters")
 
     def forward_bf16(self, config, head, state, inputs, labels):

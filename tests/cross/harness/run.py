@@ -62,7 +62,8 @@ class CaseReport:
     case: Case
     backends: list[str]
     rows: list[Row] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per backend
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # process CPU time (the machine is shared)
 
     def select(self, check: str, pair: str) -> list[Row]:
         return [r for r in self.rows if r.check == check and r.pair == pair]
@@ -79,7 +80,7 @@ def run_case(case: Case, backends: list[str] | None = None) -> CaseReport:
     report = CaseReport(case, backends)
     results = {}
     for name in backends:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         runner = plugin(name)
         model = runner.load(config, case.head, state)
         evaluation = runner.evaluate(model, inputs, labels)
@@ -90,6 +91,7 @@ def run_case(case: Case, backends: list[str] | None = None) -> CaseReport:
             report.rows += _rows("bf16", name, compare_bf16(bf16, evaluation.outputs))
         results[name] = (evaluation, steps)
         report.seconds[name] = time.perf_counter() - start
+        report.cpu_seconds[name] = time.process_time() - cpu
     for a, b in pairs(backends):
         (ev_a, steps_a), (ev_b, steps_b) = results[a], results[b]
         pair = f"{a}-{b}"

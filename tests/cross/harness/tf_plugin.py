@@ -2,9 +2,10 @@
 
 `albert_tf.weights.canonical_variables` names every variable canonically; Dense kernels are
 [in, out], so gradients and parameters pass through the schema's kernel-layout rule. Embedding
-gradients come back as IndexedSlices and are made dense. AdamW is keras.optimizers.AdamW. Keras'
-own Lamb applies weight decay outside the trust ratio (the base optimizer shrinks the variable
-before the update); `OptaxLamb` moves it inside, as optax.lamb does.
+gradients come back as IndexedSlices and are made dense. Keras' optimizers differ from optax's
+definitions, which the harness holds every backend to: its Adam adds eps before the bias
+correction (`OptaxAdamW` adds it after), and its Lamb applies weight decay outside the trust ratio
+(the base optimizer shrinks the variable before the update; `OptaxLamb` moves it inside).
 """
 
 from __future__ import annotations
@@ -27,6 +28,31 @@ from .cases import OptimizerSpec
 from .plugin import Evaluation, check_complete
 
 
+class OptaxAdamW(keras.optimizers.AdamW):
+    """keras.optimizers.AdamW with optax.adamw's epsilon: m̂ / (sqrt(v̂) + eps). Keras adds eps to
+    the uncorrected sqrt(v) (eps / sqrt(1 - b2^t) in optax's terms, 32× eps at step 1), which moves
+    small-gradient elements by more than the harness's 1e-2 × lr. Weight decay stays the base
+    class's (p -= lr × decay × p before the update), which is optax's."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        m_hat, v_hat = _adam_moments(self, gradient, variable)
+        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+
+
+def _adam_moments(optimizer, gradient, variable):
+    """Update Adam's moments of `variable`; return their bias-corrected values (m̂, v̂)."""
+    step = ops.cast(optimizer.iterations + 1, variable.dtype)
+    m = optimizer._momentums[optimizer._get_variable_index(variable)]
+    v = optimizer._velocities[optimizer._get_variable_index(variable)]
+    optimizer.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - optimizer.beta_1))
+    optimizer.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - optimizer.beta_2))
+    m_hat = ops.divide(m, 1 - ops.power(ops.cast(optimizer.beta_1, variable.dtype), step))
+    v_hat = ops.divide(v, 1 - ops.power(ops.cast(optimizer.beta_2, variable.dtype), step))
+    return m_hat, v_hat
+
+
 class OptaxLamb(keras.optimizers.Lamb):
     """keras.optimizers.Lamb with optax.lamb's weight decay: u = m̂ / (sqrt(v̂) + eps) + decay × p,
     then p <- p - lr × (||p|| / ||u||) × u. The base class's weight_decay stays None (off)."""
@@ -38,13 +64,7 @@ class OptaxLamb(keras.optimizers.Lamb):
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
-        step = ops.cast(self.iterations + 1, variable.dtype)
-        m = self._momentums[self._get_variable_index(variable)]
-        v = self._velocities[self._get_variable_index(variable)]
-        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
-        m_hat = ops.divide(m, 1 - ops.power(ops.cast(self.beta_1, variable.dtype), step))
-        v_hat = ops.divide(v, 1 - ops.power(ops.cast(self.beta_2, variable.dtype), step))
+        m_hat, v_hat = _adam_moments(self, gradient, variable)
         update = m_hat / (ops.sqrt(v_hat) + self.epsilon) + self.decay * variable
         p_norm, u_norm = ops.sqrt(ops.sum(ops.square(variable))), ops.sqrt(ops.sum(ops.square(update)))
         ratio = ops.where(ops.logical_and(p_norm > 0, u_norm > 0), p_norm / u_norm, 1.0)
@@ -54,7 +74,7 @@ class OptaxLamb(keras.optimizers.Lamb):
 def make_optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
     kwargs = dict(learning_rate=spec.learning_rate, beta_1=spec.b1, beta_2=spec.b2, epsilon=spec.eps)
     if spec.name == "adamw":
-        return keras.optimizers.AdamW(weight_decay=spec.weight_decay, **kwargs)
+        return OptaxAdamW(weight_decay=spec.weight_decay, **kwargs)
     if spec.name == "lamb":
         return OptaxLamb(decay=spec.weight_decay, **kwargs)
     raise ValueError(spec.name)
