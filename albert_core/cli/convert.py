@@ -215,8 +215,8 @@ def _release_pages(array: np.ndarray) -> None:
     """Drop a memory-mapped array's pages from this process's resident set (they stay in the page
     cache and fault back in if read again). Arrays that are not views of an mmap are left alone."""
     base = array
-    while isinstance(base, np.ndarray):
-        base = base.base
+    while isinstance(base, (np.ndarray, memoryview)):  # view -> array -> memoryview -> mmap
+        base = base.base if isinstance(base, np.ndarray) else base.obj
     if not isinstance(base, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or array.nbytes == 0:
         return
     start = array.__array_interface__["data"][0] - np.frombuffer(base, np.uint8).__array_interface__["data"][0]
