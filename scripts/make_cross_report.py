@@ -34,10 +34,12 @@ OUT = ROOT / "docs" / "cross-report.md"
 
 
 def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+    for name in (package, f"{package}-cpu"):  # tensorflow-cpu is the CPU wheel's name
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def worst(rows):
@@ -71,7 +73,7 @@ def main() -> int:
         "Written by `python scripts/make_cross_report.py` (cross env) from the harness in",
         "`tests/cross/harness/`, the same runs `tests/cross/test_harness.py` asserts. Do not edit by hand.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}; "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, python {platform.python_version()}; "
         + ", ".join(f"{p} {_version(p)}" for p in ("torch", "tensorflow", "keras", "jax", "flax", "optax", "transformers"))
         + ".",
         f"Backends: {', '.join(backends)} (`hf` = HF transformers' PyTorch ALBERT, eager attention, the reference). "
