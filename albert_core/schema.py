@@ -8,6 +8,7 @@ Tied tensors (the MLM decoder) are declared here once, so no backend has to redi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -159,16 +160,14 @@ def tensor_specs(config: AlbertConfig, head: Head | str = Head.BASE) -> list[Ten
     return encoder_specs(config, with_pooler=head not in _NO_POOLER) + head_specs(config, head)
 
 
+def count_parameters(specs) -> int:
+    """Trainable parameters among `specs`: tied tensors counted once (at their source)."""
+    return sum(math.prod(spec.shape) for spec in specs if spec.tied_to is None)
+
+
 def parameter_count(config: AlbertConfig, head: Head | str = Head.BASE) -> int:
-    """Trainable parameters: tied tensors counted once."""
-    total = 0
-    for spec in tensor_specs(config, head):
-        if spec.tied_to is None:
-            n = 1
-            for d in spec.shape:
-                n *= d
-            total += n
-    return total
+    """Trainable parameters of `head` on `config`."""
+    return count_parameters(tensor_specs(config, head))
 
 
 def to_kernel_layout(spec: TensorSpec, array):

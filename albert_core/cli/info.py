@@ -10,27 +10,16 @@ from __future__ import annotations
 import json
 
 from ..config import AlbertConfig
-from ..schema import ARCHITECTURES, Head, encoder_specs, parameter_count, tensor_specs
-
-
-def _count(specs) -> int:
-    total = 0
-    for spec in specs:
-        if spec.tied_to is None:
-            n = 1
-            for d in spec.shape:
-                n *= d
-            total += n
-    return total
+from ..schema import ARCHITECTURES, Head, count_parameters, encoder_specs, parameter_count, tensor_specs
 
 
 def summarise(config: AlbertConfig) -> dict:
     c = config
     specs = encoder_specs(c, with_pooler=True)
-    embeddings = _count(s for s in specs if ".embeddings." in s.name)
-    projection = _count(s for s in specs if "embedding_hidden_mapping_in" in s.name)
-    layers = _count(s for s in specs if ".albert_layer_groups." in s.name)
-    pooler = _count(s for s in specs if ".pooler." in s.name)
+    embeddings = count_parameters(s for s in specs if ".embeddings." in s.name)
+    projection = count_parameters(s for s in specs if "embedding_hidden_mapping_in" in s.name)
+    layers = count_parameters(s for s in specs if ".albert_layer_groups." in s.name)
+    pooler = count_parameters(s for s in specs if ".pooler." in s.name)
     per_layer = layers // (c.num_hidden_groups * c.inner_group_num)
     bert_embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * c.hidden_size + 2 * c.hidden_size
     bert_layers = per_layer * c.num_hidden_layers * c.inner_group_num
