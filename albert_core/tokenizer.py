@@ -145,10 +145,17 @@ def _aligned_preprocess(text: str, do_lower_case: bool, remove_space: bool, keep
             new_src.extend([i] * n)
             pos += n
         chars, src = new_chars, new_src
+    # A dropped mark can leave spaces side by side; sentencepiece collapses them, and HF fast aligns
+    # the survivor with the last of the run, so every space of a run takes the last one's source.
+    for k in range(len(chars) - 2, -1, -1):
+        if chars[k] == " " and chars[k + 1] == " ":
+            src[k] = src[k + 1]
     # Without leading whitespace the dummy "▁" aligns with the first char HF fast keeps (it strips
     # nonspacing marks such as U+FE0F when keep_accents=False).
     visible = [i for ch, i in zip(chars, src) if keep_accents or unicodedata.category(ch) != "Mn"]
     dummy = leading_space if leading_space is not None else (visible or src or [0])[0]
+    if chars and chars[0].isspace():  # a mark dropped after collapsing left a space in front
+        dummy = src[0]
     return "".join(chars), src, dummy
 
 
@@ -198,8 +205,8 @@ def _pieces_with_sources(sp, text: str, src: list[int], dummy: int, strip_marks:
     source = np.minimum(np.asarray(starts[:n], dtype=np.int64), max(len(text) - 1, 0))
     original = np.asarray(src, dtype=np.int64)[source] if src else np.zeros(n, dtype=np.int64)
     valid = np.asarray(starts[:n]) < len(text)
-    if normalized[0] == SPIECE_UNDERLINE and not text[:1].isspace():
-        valid[0] = False  # the dummy prefix: handled below
+    if normalized[0] == SPIECE_UNDERLINE:
+        valid[0] = False  # the dummy prefix (or the leading space it replaces): stands for `dummy`
     if strip_marks and not text.isascii():
         is_mark = np.array([unicodedata.category(text[k]) == "Mn" for k in source]) & valid
     else:

@@ -173,3 +173,10 @@ def test_hub_id_resolves_from_an_offline_cache(tmp_path, spiece_model):
     assert out.returncode == 0, out.stderr
     tokens = AlbertTokenizer(spiece_model)("hello world")["input_ids"]
     assert out.stdout.split()[:2] == ["77", "64"] and str(tokens).replace(" ", "") in out.stdout.replace(" ", "")
+
+
+def test_prefix_comes_from_a_space_left_by_a_stripped_mark(tokenizer):
+    # "\n\u0300\n0": the combining mark is dropped after whitespace collapsing, so the prepared text
+    # starts with the space of the second newline, and "▁0" spans it (HF fast: (2, 4)).
+    enc = tokenizer("\n\u0300\n0", return_offsets_mapping=True)
+    assert enc["offset_mapping"][1] == (2, 4)

@@ -20,8 +20,11 @@ def bash_blocks(text: str) -> list[str]:
 def test_weight_flow_page_runs_as_written(tmp_path):
     blocks = bash_blocks(PAGE.read_text(encoding="utf-8"))
     assert len(blocks) == 7
+    # Other cross test modules set USE_TF=0 / USE_FLAX=0 for their own imports of transformers;
+    # the page's commands need HF's TF and Flax classes, so the child must not inherit them.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("USE_TF", "USE_FLAX", "USE_TORCH")}
     env = {
-        **os.environ,
+        **inherited,
         "WORK": str(tmp_path / "work"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "TF_CPP_MIN_LOG_LEVEL": "3",
