@@ -59,7 +59,7 @@ dtypes = st.sampled_from(["float32", "float16", "float64", "int64", "int32", "ui
 shapes = st.lists(st.integers(0, 5), min_size=0, max_size=3).map(tuple)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.dictionaries(st.text("abcxyz._", min_size=1, max_size=12), st.tuples(dtypes, shapes), max_size=6), st.integers(0, 2**32 - 1))
 def test_writer_matches_the_library_for_any_dtypes_and_shapes(tmp_path_factory, spec, seed):
     rng = np.random.default_rng(seed)

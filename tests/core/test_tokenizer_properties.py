@@ -10,7 +10,8 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80
 )
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI replays the same examples every run; random exploration is the fuzz env's job.
+@settings(max_examples=1000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT)
 def test_encode_offsets_and_decode(tokenizer, text):
     enc = tokenizer(text, return_offsets_mapping=True, return_special_tokens_mask=True)

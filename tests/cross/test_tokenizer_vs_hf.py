@@ -21,7 +21,8 @@ def hf_tokenizers():
     return transformers.AlbertTokenizer(str(SPIECE_MODEL)), transformers.AlbertTokenizerFast(vocab_file=str(SPIECE_MODEL))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI replays the same examples every run; random exploration is the fuzz env's job.
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT, pair=st.none() | TEXT)
 def test_ids_decode_and_offsets_match_hf(tokenizer, hf_tokenizers, text, pair):
     slow, fast = hf_tokenizers
