@@ -123,6 +123,14 @@ class AlbertConfig:
     def effective_mlm_layer_norm_eps(self) -> float:
         return self.layer_norm_eps if self.mlm_layer_norm_eps is None else self.mlm_layer_norm_eps
 
+    def classifier_dropout(self, per_token: bool = False) -> float:
+        """The dropout rate before a task classifier, as HF's heads take it: classifier_dropout_prob;
+        when that is None, the token classifier falls back to hidden_dropout_prob and the
+        pooled-output heads (sequence, choice, sentence order) use none."""
+        if self.classifier_dropout_prob is None:
+            return self.hidden_dropout_prob if per_token else 0.0
+        return self.classifier_dropout_prob
+
     def group_of_layer(self, layer: int) -> int:
         """The layer group that step `layer` (0 ≤ layer < num_hidden_layers) runs, as HF does."""
         return int(layer / (self.num_hidden_layers / self.num_hidden_groups))

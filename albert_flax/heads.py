@@ -21,15 +21,6 @@ from .modeling import AlbertModule, AlbertSettings
 from .outputs import AlbertClassifierOutput, AlbertForPreTrainingOutput, AlbertQuestionAnsweringOutput
 
 
-def classifier_dropout(config: AlbertConfig, per_token: bool = False) -> float:
-    """The dropout before a classifier: classifier_dropout_prob. When that is None, HF's token
-    classifier falls back to hidden_dropout_prob; the pooled-output heads use none (as albert_torch)."""
-    rate = config.classifier_dropout_prob
-    if rate is None:
-        return config.hidden_dropout_prob if per_token else 0.0
-    return rate
-
-
 class AlbertMLMHead(AlbertSettings):
     """dense (H->E), activation, LayerNorm, decoder (E->vocab) tied to the word embeddings, bias."""
 
@@ -50,7 +41,7 @@ class AlbertMLMHead(AlbertSettings):
 
 def classify(module: AlbertSettings, hidden, features: int, deterministic: bool, per_token: bool = False):
     """Dropout then a Dense layer named `classifier`, created inside `module` (HF's head layout)."""
-    hidden = nn.Dropout(rate=classifier_dropout(module.config, per_token))(hidden, deterministic=deterministic)
+    hidden = nn.Dropout(rate=module.config.classifier_dropout(per_token))(hidden, deterministic=deterministic)
     return module.dense_factory()(features, name="classifier")(hidden)
 
 

@@ -67,7 +67,7 @@ class AlbertSOPHead(keras.layers.Layer):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.dropout = keras.layers.Dropout(classifier_dropout(config), dtype=self.dtype_policy)
+        self.dropout = keras.layers.Dropout(config.classifier_dropout(), dtype=self.dtype_policy)
         self.classifier = dense(config, 2, "classifier", self.dtype_policy)
 
     def build(self, input_shape=None):
@@ -76,13 +76,6 @@ class AlbertSOPHead(keras.layers.Layer):
 
     def call(self, pooled_output, training=False):
         return self.classifier(self.dropout(pooled_output, training=training))
-
-
-def classifier_dropout(config: AlbertConfig) -> float:
-    """HF's classifier dropout: classifier_dropout_prob, or hidden_dropout_prob when that is None."""
-    if config.classifier_dropout_prob is None:
-        return config.hidden_dropout_prob
-    return config.classifier_dropout_prob
 
 
 def _encode(model, features, training, output_attentions, output_hidden_states) -> dict:
@@ -153,12 +146,13 @@ class _ClassifierHead(AlbertPreTrainedModel):
     """Dropout then a Dense `classifier` of `units(config)` outputs, on the pooled or per-token output."""
 
     label_keys = ("labels",)
+    per_token = False  # the token classifier's dropout falls back to hidden_dropout_prob
 
     def units(self, config) -> int:
         return config.num_labels
 
     def init_head(self, config):
-        self.dropout = keras.layers.Dropout(classifier_dropout(config), dtype=self.dtype_policy)
+        self.dropout = keras.layers.Dropout(config.classifier_dropout(self.per_token), dtype=self.dtype_policy)
         self.classifier = dense(config, self.units(config), "classifier", self.dtype_policy)
 
     def build_head(self):
@@ -186,6 +180,7 @@ class AlbertForSequenceClassification(_ClassifierHead):
 class AlbertForTokenClassification(_ClassifierHead):
     head = Head.TOKEN_CLASSIFICATION
     add_pooling_layer = False
+    per_token = True
 
     def forward(self, features, training, output_attentions, output_hidden_states):
         encoded = _encode(self, features, training, output_attentions, output_hidden_states)

@@ -53,7 +53,7 @@ class AlbertSOPHead(nn.Module):
 
     def __init__(self, config: AlbertConfig):
         super().__init__()
-        self.dropout_prob = config.classifier_dropout_prob or 0.0
+        self.dropout_prob = config.classifier_dropout()
         self.classifier = nn.Linear(config.hidden_size, 2)
 
     def forward(self, pooled_output: torch.Tensor) -> torch.Tensor:
@@ -68,7 +68,7 @@ class _AlbertWithHead(AlbertPreTrainedModel):
         self.albert = AlbertModel(config, add_pooling_layer=self.add_pooling_layer, attn_implementation=attn_implementation)
 
     def _classifier_dropout(self) -> float:
-        return self.config.classifier_dropout_prob or 0.0
+        return self.config.classifier_dropout()
 
 
 class _AlbertWithMLMHead(_AlbertWithHead):
@@ -239,9 +239,7 @@ class AlbertForTokenClassification(_AlbertWithHead):
         self.post_init()
 
     def _classifier_dropout(self) -> float:
-        # HF: classifier_dropout_prob, or hidden_dropout_prob when that is None (token head only).
-        prob = self.config.classifier_dropout_prob
-        return self.config.hidden_dropout_prob if prob is None else prob
+        return self.config.classifier_dropout(per_token=True)
 
     def forward(
         self,

@@ -141,3 +141,10 @@ def test_num_labels_and_label_maps():
     assert c.label2id == {"LABEL_0": 0, "LABEL_1": 1, "LABEL_2": 2}
     d = AlbertConfig.from_dict({"label2id": {"neg": 0, "pos": 1}, "hidden_size": 8, "num_attention_heads": 2, "intermediate_size": 8})
     assert d.id2label == {0: "neg", 1: "pos"} and d.to_dict()["id2label"] == {"0": "neg", "1": "pos"}
+
+
+def test_classifier_dropout_rule():
+    c = preset_config("albert-base-v1")  # hidden_dropout_prob 0.1, classifier_dropout_prob 0.1
+    assert c.classifier_dropout() == 0.1 and c.classifier_dropout(per_token=True) == 0.1
+    none = c.replace(classifier_dropout_prob=None, hidden_dropout_prob=0.2)
+    assert none.classifier_dropout() == 0.0 and none.classifier_dropout(per_token=True) == 0.2
