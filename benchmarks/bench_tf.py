@@ -185,7 +185,8 @@ def report(args, forward: dict, training: dict | None) -> str:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores; TensorFlow {tf.__version__} (CPU), "
         f"Keras {keras.__version__} (ours), tf_keras (HF's), transformers {transformers.__version__}, Python {platform.python_version()}.",
         f"Load average (1 min) at the start / end of the run: {args.load_before:.1f} / {os.getloadavg()[0]:.1f}"
-        f" on {os.cpu_count()} cores (above the core count, other jobs shared the machine: trust the CPU columns more).",
+        f" on {os.cpu_count()} cores"
+        + (" (above the core count, other jobs shared the machine: trust the CPU columns more)." if max(args.load_before, os.getloadavg()[0]) > os.cpu_count() else "."),
         "",
         f"## Forward, batch {args.batch} × seq {args.seq}, fp32, inference ({args.rounds} interleaved rounds)",
         "",
