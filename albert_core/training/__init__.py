@@ -9,7 +9,7 @@ The loops themselves live in each backend (`albert_torch.training`, `albert_tf.t
 from .arguments import TASKS, TrainingArguments
 from .checkpoints import CheckpointDir, TrainerState
 from .metrics_log import MetricsLog, plot_loss_curve
-from .objective import LOSS_PARTS, LossPart, add_loss_counts, model_inputs_and_labels
+from .objective import LOSS_PARTS, LossPart, add_loss_counts, decays_weight, model_inputs_and_labels
 from .schedule import learning_rate_at
 from .steps import training_steps
 
@@ -23,6 +23,7 @@ __all__ = [
     "LOSS_PARTS",
     "LossPart",
     "add_loss_counts",
+    "decays_weight",
     "model_inputs_and_labels",
     "learning_rate_at",
     "training_steps",

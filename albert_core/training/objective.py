@@ -57,6 +57,12 @@ LOSS_PARTS: dict[str, tuple[LossPart, ...]] = {
 }
 
 
+def decays_weight(canonical_name: str) -> bool:
+    """Weight decay applies to matrices and embeddings, not to biases or LayerNorm parameters (BERT's
+    and HF's examples' rule); every backend decides by the parameter's canonical name."""
+    return not (canonical_name.endswith("bias") or "LayerNorm" in canonical_name)
+
+
 def add_loss_counts(task: str, micro_batches: Sequence[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
     """The step's micro-batches, each with a `<part>_count` column: the part's label count over the whole step."""
     parts = LOSS_PARTS[task]

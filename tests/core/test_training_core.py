@@ -87,3 +87,13 @@ def test_checkpoints_save_load_and_prune(tmp_path):
     assert loaded_config.hidden_size == 16
     assert all(np.array_equal(loaded[k], v) for k, v in weights.items())
     assert (ckpt.latest() / "optimizer" / "opt.npz").read_bytes() == b"x"
+
+
+def test_weight_decay_skips_biases_and_layer_norms():
+    from albert_core.training import decays_weight
+
+    assert decays_weight("albert.embeddings.word_embeddings.weight")
+    assert decays_weight("albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query.weight")
+    assert not decays_weight("albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query.bias")
+    assert not decays_weight("albert.embeddings.LayerNorm.weight")
+    assert not decays_weight("predictions.bias")
