@@ -1,0 +1,35 @@
+"""Training data, once, for every backend: numpy batches that are the same bit for bit from a seed.
+
+- PretrainingStream: masked-LM + sentence-order batches streamed from raw text files.
+- FinetuneDataset: classify / tag / choice / qa batches from CSV or JSONL files.
+- postprocess: model outputs → top-k tokens, labels, word tags, choices, answer spans.
+- metrics: accuracies, BIO entity F1, SQuAD EM/F1, and an Evaluator over eval batches.
+
+The batch contract (what the training loops rely on) is in docs/data.md.
+"""
+
+from .errors import DataError
+from .finetune import TASKS, FinetuneDataset
+from .labels import build_label_list, load_label_list, save_label_list
+from .masking import IGNORE_INDEX, MaskingVocab, mask_ngrams
+from .metrics import Evaluator
+from .pretraining import PretrainingStream
+from .squad import QAExample
+from .text import iter_documents, split_sentences
+
+__all__ = [
+    "DataError",
+    "Evaluator",
+    "FinetuneDataset",
+    "IGNORE_INDEX",
+    "MaskingVocab",
+    "PretrainingStream",
+    "QAExample",
+    "TASKS",
+    "build_label_list",
+    "iter_documents",
+    "load_label_list",
+    "mask_ngrams",
+    "save_label_list",
+    "split_sentences",
+]
