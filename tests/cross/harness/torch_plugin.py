@@ -3,7 +3,7 @@
 Both are torch.nn.Modules with HF's parameter names, so one set of helpers serves both: canonical
 name = parameter name, with `albert.` in front for the bare encoder. Tied parameters are one
 Parameter object (named once by named_parameters), so their gradient already sums both uses.
-AdamW is torch.optim.AdamW (optax's definition); LAMB is `OptaxLamb` below, as torch has none.
+AdamW is torch.optim.AdamW (optax's definition); LAMB is albert_torch.training's `OptaxLamb`, as torch has none.
 """
 
 from __future__ import annotations
@@ -13,37 +13,10 @@ import torch
 
 from albert_core.cli.runners import HFRunner, TorchRunner
 from albert_core.schema import BASE_PREFIX, Head
+from albert_torch.training import OptaxLamb
 
 from .cases import OptimizerSpec
 from .plugin import Evaluation, check_complete
-
-
-class OptaxLamb(torch.optim.Optimizer):
-    """LAMB exactly as optax.lamb: Adam's bias-corrected update, plus weight_decay × p, scaled by the
-    trust ratio ||p|| / ||update|| (1 where either norm is 0), times the learning rate."""
-
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            (b1, b2), eps, lr, wd = group["betas"], group["eps"], group["lr"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
-                state["step"] += 1
-                t = state["step"]
-                state["m"].mul_(b1).add_(p.grad, alpha=1 - b1)
-                state["v"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-                update = (state["m"] / (1 - b1**t)) / ((state["v"] / (1 - b2**t)).sqrt() + eps) + wd * p
-                p_norm, u_norm = p.norm(), update.norm()
-                ratio = torch.where((p_norm > 0) & (u_norm > 0), p_norm / u_norm, torch.ones_like(p_norm))
-                p.sub_(lr * ratio * update)
-        return None
 
 
 def make_optimizer(params, spec: OptimizerSpec) -> torch.optim.Optimizer:
