@@ -63,6 +63,33 @@ def word_spans(ids: np.ndarray, vocab: MaskingVocab) -> tuple[np.ndarray, np.nda
     return starts, ends, run_ends
 
 
+def choose_ngrams(
+    starts: np.ndarray, ends: np.ndarray, run_ends: np.ndarray, budget: int, rng: np.random.Generator, max_ngram: int = 3
+) -> list[tuple[int, int]]:
+    """(first word, n) of each chosen n-gram: disjoint, within one run, at most `budget` pieces."""
+    weights = 1.0 / np.arange(1, max_ngram + 1)
+    covered = np.zeros(len(starts), dtype=bool)
+    chosen: list[tuple[int, int]] = []
+    pieces = 0
+    for w in rng.permutation(len(starts)):
+        if pieces >= budget:
+            break
+        if covered[w]:
+            continue
+        longest = min(max_ngram, int(run_ends[w]) - w)
+        n = 1 + int(rng.choice(longest, p=weights[:longest] / weights[:longest].sum()))
+        size = int(ends[w + n - 1] - starts[w])
+        while n > 1 and pieces + size > budget:
+            n -= 1
+            size = int(ends[w + n - 1] - starts[w])
+        if pieces + size > budget or covered[w : w + n].any():
+            continue
+        covered[w : w + n] = True
+        chosen.append((int(w), n))
+        pieces += size
+    return chosen
+
+
 def mask_ngrams(
     ids: np.ndarray,
     vocab: MaskingVocab,
@@ -74,40 +101,22 @@ def mask_ngrams(
     """Mask whole-word n-grams of the 1-D id sequence `ids`; return (masked ids, labels)."""
     ids = np.asarray(ids)
     labels = np.full(ids.shape, IGNORE_INDEX, dtype=np.int32)
+    out = ids.copy()
     starts, ends, run_ends = word_spans(ids, vocab)
+    if masked_lm_prob == 0 or len(starts) == 0:
+        return out, labels
     n_tokens = int((~vocab.is_special[ids]).sum())
     budget = max(1, int(np.floor(n_tokens * masked_lm_prob + 0.5)))
     if max_predictions is not None:
         budget = min(budget, max_predictions)
-    if masked_lm_prob == 0 or len(starts) == 0:
-        return ids.copy(), labels
-
-    weights = 1.0 / np.arange(1, max_ngram + 1)
-    covered = np.zeros(len(starts), dtype=bool)
-    chosen = 0
-    for w in rng.permutation(len(starts)):
-        if chosen >= budget:
-            break
-        if covered[w]:
-            continue
-        longest = min(max_ngram, int(run_ends[w]) - w)
-        n = 1 + int(rng.choice(longest, p=weights[:longest] / weights[:longest].sum()))
-        size = int(ends[w + n - 1] - starts[w])
-        while n > 1 and chosen + size > budget:
-            n -= 1
-            size = int(ends[w + n - 1] - starts[w])
-        if chosen + size > budget or covered[w : w + n].any():
-            continue
-        covered[w : w + n] = True
-        chosen += size
-
-    positions = np.concatenate([np.arange(starts[w], ends[w]) for w in np.flatnonzero(covered)]) if chosen else np.zeros(0, int)
+    spans = choose_ngrams(starts, ends, run_ends, budget, rng, max_ngram)
+    if not spans:  # every word is longer than the budget (a short sequence of long words)
+        return out, labels
+    positions = np.sort(np.concatenate([np.arange(starts[w], ends[w + n - 1]) for w, n in spans]))
     labels[positions] = ids[positions]
-    out = ids.copy()
-    draw = rng.random(len(positions))
-    replace = rng.choice(vocab.random_ids, size=len(positions))
+    draw = rng.random(len(positions))  # per token: < 0.8 [MASK], < 0.9 random id, else unchanged
+    replacement = rng.choice(vocab.random_ids, size=len(positions))
     out[positions[draw < 0.8]] = vocab.mask_id
     random = (draw >= 0.8) & (draw < 0.9)
-    out[positions[random]] = replace[random]
+    out[positions[random]] = replacement[random]
     return out, labels
-

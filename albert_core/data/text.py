@@ -22,18 +22,17 @@ def iter_documents(files: Iterable[str | os.PathLike]) -> Iterator[list[str]]:
     """
     for path in files:
         document: list[str] = []
-        with open(path, encoding="utf-8") as handle:
-            line_number = 0
-            try:
-                for line_number, line in enumerate(handle, start=1):
-                    line = line.strip()
-                    if line:
-                        document.append(line)
-                    elif document:
-                        yield document
-                        document = []
-            except UnicodeDecodeError as exc:
-                raise DataError(f"not UTF-8 text ({exc.reason})", path, line_number + 1) from exc
+        with open(path, "rb") as handle:  # bytes, decoded per line: an error names its exact line
+            for line_number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8").strip()
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"not UTF-8 text ({exc.reason})", path, line_number) from None
+                if line:
+                    document.append(line)
+                elif document:
+                    yield document
+                    document = []
         if document:
             yield document
 
