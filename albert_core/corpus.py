@@ -107,27 +107,44 @@ def rst_to_paragraphs(source: str) -> list[str]:
         if i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1].rstrip()) and len(lines[i + 1].strip()) >= len(line.strip()):
             flush()  # a section title: not a sentence
             continue
-        if line.lstrip().startswith(">>>"):
-            flush()
-            skip_indent = indent - 1
-            continue
-        ends_with_code_marker = line.endswith("::")
-        if ends_with_code_marker:
-            line = line[:-1] if not line.endswith(" ::") else line[:-3]
-        stripped = line.strip()
-        if re.match(r"^([-*+]|\d+\.|#\.)\s", stripped):  # a list item starts a new paragraph
-            flush()
-            stripped = re.sub(r"^([-*+]|\d+\.|#\.)\s+", "", stripped)
-        current.append(stripped)
-        if ends_with_code_marker:
-            flush()
-            skip_indent = indent
+        skip_indent = add_text_line(line, indent, current, flush)
     flush()
     return paragraphs
 
 
+def add_text_line(line: str, indent: int, current: list[str], flush) -> int | None:
+    """Read an ordinary line of text into the paragraph being gathered (`current`; `flush` ends
+    it). Returns the indent deeper than which the lines that follow are code to skip (a doctest,
+    or the block a trailing "::" opens), else None. Shared by every walk over the reST sources."""
+    if line.lstrip().startswith(">>>"):
+        flush()
+        return indent - 1
+    ends_with_code_marker = line.endswith("::")
+    if ends_with_code_marker:
+        line = line[:-1] if not line.endswith(" ::") else line[:-3]
+    stripped = line.strip()
+    if re.match(r"^([-*+]|\d+\.|#\.)\s", stripped):  # a list item starts a new paragraph
+        flush()
+        stripped = re.sub(r"^([-*+]|\d+\.|#\.)\s+", "", stripped)
+    current.append(stripped)
+    if ends_with_code_marker:
+        flush()
+        return indent
+    return None
+
+
 def extract_documents(deb_path: Path) -> list[tuple[str, list[str]]]:
     """(source path, paragraphs) for every .rst.txt in the package, sorted by path."""
+    docs = []
+    for name, text in read_sources(deb_path):
+        paragraphs = rst_to_paragraphs(text)
+        if paragraphs:
+            docs.append((name, paragraphs))
+    return docs
+
+
+def read_sources(deb_path: Path) -> list[tuple[str, str]]:
+    """(source path, reST text) for every .rst.txt in the package, sorted by path."""
     with open(deb_path, "rb") as handle:
         data = handle.read()
     if not data.startswith(b"!<arch>\n"):
@@ -147,15 +164,13 @@ def extract_documents(deb_path: Path) -> list[tuple[str, list[str]]]:
         payload = lzma.decompress(payload)
     elif payload_name.endswith(".zst"):
         raise ValueError("zstd-compressed .deb payloads are not supported; use dpkg-deb -x")
-    docs = []
+    sources = []
     with tarfile.open(fileobj=io.BytesIO(payload), mode="r:*") as tar:
         for member in sorted(tar.getmembers(), key=lambda m: m.name):
             if member.isfile() and member.name.startswith(SOURCES_PREFIX) and member.name.endswith(".rst.txt"):
                 text = tar.extractfile(member).read().decode("utf-8")
-                paragraphs = rst_to_paragraphs(text)
-                if paragraphs:
-                    docs.append((member.name[len(SOURCES_PREFIX) :], paragraphs))
-    return docs
+                sources.append((member.name[len(SOURCES_PREFIX) :], text))
+    return sources
 
 
 def download_package(dest: Path) -> Path:
