@@ -2,12 +2,14 @@
 
 - PretrainingStream: masked-LM + sentence-order batches streamed from raw text files.
 - FinetuneDataset: classify / tag / choice / qa batches from CSV or JSONL files.
+- BatchList: fixed micro-batches (a held-out set, a replay) behind the same stream interface.
 - postprocess: model outputs → top-k tokens, labels, word tags, choices, answer spans.
 - metrics: accuracies, BIO entity F1, SQuAD EM/F1, and an Evaluator over eval batches.
 
 The batch contract (what the training loops rely on) is in docs/data.md.
 """
 
+from .batches import BatchList
 from .errors import DataError
 from .finetune import TASKS, FinetuneDataset
 from .labels import build_label_list, load_label_list, save_label_list
@@ -18,6 +20,7 @@ from .squad import QAExample
 from .text import iter_documents, split_sentences
 
 __all__ = [
+    "BatchList",
     "DataError",
     "Evaluator",
     "FinetuneDataset",

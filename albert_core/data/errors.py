@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ..errors import AlbertError
 
 
@@ -28,9 +30,17 @@ class DataError(AlbertError, ValueError):
 
 def check_positive(name: str, value) -> int:
     """An int argument that must be >= 1 (batch_size, max_seq_length...), or DataError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise DataError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return int(value)
+
+
+def check_position(position) -> int:
+    """A stream position for seek(): a non-negative int (numpy ints too, as a restored checkpoint
+    may hold them), or DataError."""
+    if isinstance(position, bool) or not isinstance(position, (int, np.integer)) or position < 0:
+        raise DataError(f"position must be a non-negative int, got {position!r}")
+    return int(position)
 
 
 def check_probability(name: str, value) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import seeding
-from .errors import DataError, check_positive
+from .errors import DataError, check_position, check_positive
 from .featurize import featurize_choice, featurize_classify, featurize_tag
 from .labels import save_label_list
 from .metrics import Evaluator, squad_scores
@@ -105,9 +105,7 @@ class FinetuneDataset:
     # ----- the stream interface ----------------------------------------------------------------
     def seek(self, position: int) -> None:
         """Continue as if `position` micro-batches had been read."""
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            raise DataError(f"position must be a non-negative int, got {position!r}")
-        self.position = position
+        self.position = check_position(position)
 
     def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         while True:

@@ -27,12 +27,12 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from . import seeding
-from .errors import DataError, check_positive, check_probability
+from .errors import DataError, check_position, check_positive, check_probability
 from .masking import IGNORE_INDEX, MaskingVocab, mask_ngrams
 from .text import check_files, iter_documents, split_sentences
 
 # (segment A ids, segment B ids, swapped): one example before masking.
-SegmentPair = tuple[list[int], list[int], bool]
+SegmentPair = tuple[np.ndarray, np.ndarray, bool]
 
 
 def make_segment_pairs(
@@ -113,9 +113,7 @@ class PretrainingStream:
     # ----- the stream interface ----------------------------------------------------------------
     def seek(self, position: int) -> None:
         """Continue as if `position` micro-batches had been read (takes effect at the next iter)."""
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            raise DataError(f"position must be a non-negative int, got {position!r}")
-        self.position = position
+        self.position = check_position(position)
 
     def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         examples = self.iter_segment_pairs()
@@ -159,7 +157,8 @@ class PretrainingStream:
                 if swapped:
                     a, b = b, a
                 a, b = truncate_pair(a, b, max_num_tokens, rng)
-                yield a, b, swapped
+                # int32 arrays: a full shuffle buffer takes a ninth of the memory of int lists
+                yield np.asarray(a, dtype=np.int32), np.asarray(b, dtype=np.int32), swapped
 
     def _shuffled(self, pairs: Iterator[SegmentPair], epoch: int) -> Iterator[SegmentPair]:
         """A seeded shuffle buffer: keep `shuffle_buffer` examples, emit a random one per arrival."""
@@ -179,7 +178,8 @@ class PretrainingStream:
         """One padded, masked row for example `number` of the stream."""
         a, b, swapped = pair
         tok = self.tokenizer
-        ids = np.array([tok.cls_token_id, *a, tok.sep_token_id, *b, tok.sep_token_id], dtype=np.int32)
+        cls, sep = np.array([tok.cls_token_id], np.int32), np.array([tok.sep_token_id], np.int32)
+        ids = np.concatenate([cls, a, sep, b, sep])
         rng = seeding.rng_for(self.seed, seeding.MASKING, number)
         masked, labels = mask_ngrams(ids, self.vocab, rng, self.masked_lm_prob, self.max_ngram, self.max_predictions_per_seq)
         n, pad = len(ids), self.max_seq_length - len(ids)

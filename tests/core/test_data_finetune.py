@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from albert_core.data import DataError, FinetuneDataset, build_label_list, load_label_list
+from albert_core.data import BatchList, DataError, FinetuneDataset, build_label_list, load_label_list
 from albert_core.data.postprocess import best_answers
 
 CLS, SEP, PAD = 2, 3, 0
@@ -209,9 +209,24 @@ def test_stream_epochs_seek_and_eval_batches(ten_texts, tokenizer):
         assert all(np.array_equal(batch[k], batches[position][k]) for k in batch)
     reseeded = FinetuneDataset("classify", ten_texts, tokenizer, max_seq_length=8, batch_size=4, seed=4)
     assert not np.array_equal(next(iter(reseeded))["meta_example_index"], batches[0]["meta_example_index"])
+    restored = FinetuneDataset("classify", ten_texts, tokenizer, max_seq_length=8, batch_size=4, seed=3)
+    restored.seek(np.int64(7))  # a position read back from a checkpoint may be a numpy int
+    assert restored.position == 7 and type(restored.position) is int
     evaluation = list(data.eval_batches())
     assert [b["meta_example_index"].tolist() for b in evaluation] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     assert len(data) == 3
+
+
+def test_batch_list_freezes_a_stream(ten_texts, tokenizer):
+    data = FinetuneDataset("classify", ten_texts, tokenizer, max_seq_length=8, batch_size=4, seed=3)
+    frozen = BatchList.take(data, 2)
+    assert len(frozen) == 2 and frozen.batch_size == 4 and data.position == 2
+    again = [b["meta_example_index"].tolist() for b in frozen.eval_batches()]
+    assert again == [b["meta_example_index"].tolist() for b in frozen.eval_batches()]  # the same at every evaluation
+    frozen.seek(3)
+    assert next(iter(frozen))["meta_example_index"].tolist() == again[1] and frozen.position == 4  # cycles
+    with pytest.raises(DataError, match="at least one micro-batch"):
+        BatchList([])
 
 
 # ----- bad input -------------------------------------------------------------------------------

@@ -49,3 +49,16 @@ def test_documents_stream_lazily(tmp_path):
 )
 def test_split_sentences(text, expected):
     assert split_sentences(text) == expected
+
+
+def test_data_package_imports_no_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, albert_core.data, albert_core.data.postprocess, albert_core.data.metrics;"
+        "print([m for m in ('torch', 'tensorflow', 'jax', 'flax', 'keras', 'transformers') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
