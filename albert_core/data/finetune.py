@@ -35,6 +35,10 @@ class FinetuneDataset:
     Micro-batches hold input_ids, attention_mask, token_type_ids ([B, S], or [B, C, S] for
     choice), the task's labels (labels, or start_positions/end_positions for qa) and meta_*
     fields for evaluation (meta_example_index always; meta_word_ids for tag; meta_offsets for qa).
+
+    Attributes: `features` (the arrays, one row per example or qa window), `examples` (the
+    parsed records; QAExample for qa, indexed by meta_example_index), `label_list` (classify and
+    tag), `num_choices` (choice), `num_features`, and the stream's `batch_size` and `position`.
     """
 
     def __init__(
@@ -55,6 +59,8 @@ class FinetuneDataset:
         self.task = task
         self.path = Path(path)
         self.max_seq_length = check_positive("max_seq_length", max_seq_length)
+        if max_seq_length < 3:
+            raise DataError(f"max_seq_length must be at least 3 ([CLS] a piece [SEP]), got {max_seq_length}")
         self.batch_size = check_positive("batch_size", batch_size)
         self.seed = seeding.check_seed(seed)
         self.shuffle = bool(shuffle)

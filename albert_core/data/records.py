@@ -3,6 +3,7 @@
 JSONL: one JSON object per line; blank lines are skipped. CSV: a header row names the fields.
 CSV cells are strings, so a field that holds a list or an object (tokens, tags, choices, answers)
 is written in the cell as JSON (`["a", "b"]`); tokens and tags may also be a space-separated string.
+An empty CSV cell counts as a missing field; a row of empty cells is skipped.
 Every problem raises DataError naming the file, the line and the field.
 """
 
@@ -57,8 +58,9 @@ class Record:
         """
         value = self.fields.get(name)
         if split_spaces and isinstance(value, str) and not value.lstrip().startswith("["):
-            value = self.fields[name] = value.split()
-        items = self.get(name, list)
+            items = value.split()
+        else:
+            items = self.get(name, list)
         if not items:
             raise self.error("must not be empty", name)
         for i, item in enumerate(items):
@@ -120,8 +122,9 @@ def _csv_records(handle, path: str) -> Iterator[Record]:
         for row in reader:
             if None in row:
                 raise DataError(f"more cells than the header's {len(reader.fieldnames)} columns", path, line_number)
-            if any(value is not None and value != "" for value in row.values()):
-                yield Record({k: v for k, v in row.items() if v is not None}, path, line_number)
+            fields = {k: v for k, v in row.items() if v is not None and v != ""}  # an empty cell is a missing field
+            if fields:
+                yield Record(fields, path, line_number)
             line_number = reader.line_num + 1
     except csv.Error as exc:
         raise DataError(f"malformed CSV ({exc})", path, reader.line_num) from None

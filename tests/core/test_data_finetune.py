@@ -265,9 +265,14 @@ def test_bad_files(tmp_path, tokenizer):
     with pytest.raises(DataError, match=r"broken\.jsonl:3: not valid JSON"):
         FinetuneDataset("classify", broken, tokenizer)
     csv_path = tmp_path / "short.csv"
-    csv_path.write_text("text,label\nfine,1\nno label cell\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"short\.csv:3: field 'label': missing"):
-        FinetuneDataset("classify", csv_path, tokenizer)
+    for rows, message in [
+        ("fine,1\n,\nno label cell\n", r"short\.csv:4: field 'label': missing"),  # line 3: an empty row, skipped
+        ("empty label,\n", r"short\.csv:2: field 'label': missing"),  # an empty cell is a missing field
+        ("fine,1,extra\n", r"short\.csv:2: more cells than the header's 2 columns"),
+    ]:
+        csv_path.write_text("text,label\n" + rows, encoding="utf-8")
+        with pytest.raises(DataError, match=message):
+            FinetuneDataset("classify", csv_path, tokenizer)
     (tmp_path / "empty.jsonl").write_text("\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"empty\.jsonl: holds no records"):
         FinetuneDataset("classify", tmp_path / "empty.jsonl", tokenizer)
