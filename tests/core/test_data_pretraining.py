@@ -92,7 +92,7 @@ def test_sop_segments_come_from_one_document_and_labels_balance(corpus, tokenize
                 unique += 1
             label = int(batch["sentence_order_label"][row])
             labels.append(label)
-            (d,) = home_a & home_b if len(home_a & home_b) == 1 else (min(home_a & home_b),)
+            d = min(home_a & home_b)
             if docs[d].count(sa) == 1 and docs[d].count(sb) == 1:
                 # label 0: A precedes B in the document; label 1: they were swapped.
                 assert (docs[d].index(sa) < docs[d].index(sb)) == (label == 0)
@@ -101,7 +101,7 @@ def test_sop_segments_come_from_one_document_and_labels_balance(corpus, tokenize
     assert 0.42 < np.mean(labels) < 0.58
 
 
-def test_segment_pairs_follow_the_document(tokenizer):
+def test_segment_pairs_follow_the_document():
     rng = np.random.default_rng(0)
     for _ in range(50):
         sentences = [[1, 2], [3], [4, 5, 6], [7, 8]]
@@ -216,7 +216,7 @@ def test_word_spans_and_ngram_choice():
     assert abs(share[1] - 3 / 11) < 0.05 and abs(share[2] - 2 / 11) < 0.05
 
 
-def test_mask_ngrams_budget_and_no_special(tokenizer):
+def test_mask_ngrams_budget_and_no_special():
     vocab = synthetic_vocab()
     ids = np.r_[2, np.arange(5, 45), 3]  # 40 one-piece words
     out, labels = mask_ngrams(ids, vocab, np.random.default_rng(0), masked_lm_prob=0.15, max_predictions=100)
