@@ -1,25 +1,57 @@
-"""Periodic evaluation of the torch loop: the loss over an eval set, as the training loss defines it
-(Σ_parts weight × mean per-label cross-entropy), with dropout off and no gradients."""
+"""Periodic evaluation of the torch loop, with dropout off and no gradients: the loss over the eval
+set as the training loss defines it (Σ_parts weight × mean per-label cross-entropy), and the task's
+metrics from albert_core.data.metrics.Evaluator (MLM / SOP accuracy, accuracy, entity F1, SQuAD EM / F1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Callable, ContextManager
 
 import torch
 
+from albert_core.config import AlbertConfig
+from albert_core.data.metrics import Evaluator
 from albert_core.training import LOSS_PARTS, model_inputs_and_labels
 
+from ..weights import tensor_to_numpy
 from .objective import cross_entropy_sum
 from .tensors import to_device
 
 
+def task_evaluator(task: str, eval_source, config: AlbertConfig) -> Evaluator | None:
+    """The eval set's own Evaluator when it offers one (it knows its label names and QA examples);
+    else a plain one from the config; None for QA, whose metrics need the examples' texts."""
+    if hasattr(eval_source, "evaluator"):
+        return eval_source.evaluator()
+    if task == "qa":
+        return None
+    return Evaluator(task, id2label=config.id2label if task == "tag" else None)
+
+
+def numpy_outputs(outputs) -> dict:
+    """The model's output tensors as numpy, by field name (the loss left out: the loop computes its own)."""
+    return {
+        field.name: tensor_to_numpy(value)
+        for field in dataclasses.fields(outputs)
+        if field.name != "loss" and isinstance(value := getattr(outputs, field.name), torch.Tensor)
+    }
+
+
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, task: str, eval_source, max_batches: int | None, autocast: Callable[[], ContextManager]) -> dict[str, float]:
-    """{"loss": ...} over the first `max_batches` micro-batches of eval_source.eval_batches() (all when None)."""
+def evaluate(
+    model: torch.nn.Module,
+    task: str,
+    eval_source,
+    max_batches: int | None,
+    autocast: Callable[[], ContextManager],
+) -> dict[str, float]:
+    """{"loss", and the Evaluator's metrics} over the first `max_batches` micro-batches of
+    eval_source.eval_batches() (all of them when None)."""
     parts = LOSS_PARTS[task]
     sums = {part.name: 0.0 for part in parts}
     counts = {part.name: 0 for part in parts}
+    evaluator = task_evaluator(task, eval_source, model.config)
     was_training = model.training
     model.eval()
     try:
@@ -30,6 +62,10 @@ def evaluate(model: torch.nn.Module, task: str, eval_source, max_batches: int | 
             for part in parts:
                 sums[part.name] += float(cross_entropy_sum(part, outputs, labels))
                 counts[part.name] += part.count(labels[part.label_key])
+            if evaluator is not None:
+                evaluator.update(batch, numpy_outputs(outputs))
     finally:
         model.train(was_training)
-    return {"loss": sum(part.weight * sums[part.name] / max(counts[part.name], 1) for part in parts)}
+    metrics = evaluator.result() if evaluator is not None else {}
+    metrics["loss"] = sum(part.weight * sums[part.name] / max(counts[part.name], 1) for part in parts)
+    return metrics

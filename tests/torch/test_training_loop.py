@@ -74,7 +74,17 @@ def test_accumulating_two_micro_batches_equals_one_batch_of_their_rows(tmp_path,
     assert np.array_equal(init["albert.pooler.weight"], b["albert.pooler.weight"])
 
 
-@pytest.mark.parametrize("task", ["pretrain", "classify", "tag", "choice", "qa"])
+# albert_core.data.metrics.Evaluator's metrics; QA's need the examples' texts, which plain batches lack.
+EVAL_METRICS = {
+    "pretrain": ["mlm_accuracy", "sop_accuracy"],
+    "classify": ["accuracy"],
+    "tag": ["accuracy", "precision", "recall", "f1"],
+    "choice": ["accuracy"],
+    "qa": [],
+}
+
+
+@pytest.mark.parametrize("task", sorted(EVAL_METRICS))
 def test_every_task_trains_logs_checkpoints_and_saves_loadable_weights(tmp_path, task):
     config = config_for(task)
     args = _args(tmp_path, task=task, batch_size=4, grad_accum_steps=2, save_every=1, eval_every=2, warmup_steps=1)
@@ -85,8 +95,10 @@ def test_every_task_trains_logs_checkpoints_and_saves_loadable_weights(tmp_path,
     assert [(r["step"], r["split"]) for r in records] == [(1, "train"), (2, "train"), (2, "eval")]
     assert all(np.isfinite(r["loss"]) for r in records)
     assert [r["learning_rate"] for r in records[:2]] == [0.0, 1e-3]
-    assert set(result) == {"step", "train_loss", "train_learning_rate", "train_grad_norm", "eval_loss"}
+    task_metrics = EVAL_METRICS[task]
+    assert set(result) == {"step", "train_loss", "train_learning_rate", "train_grad_norm", "eval_loss", *(f"eval_{m}" for m in task_metrics)}
     assert result["step"] == 2 and result["eval_loss"] == records[2]["loss"]
+    assert all(0.0 <= records[2][m] <= 1.0 for m in task_metrics)
 
     checkpoints = CheckpointDir(args.output_dir)
     assert checkpoints.steps() == [1, 2]
@@ -102,6 +114,21 @@ def test_every_task_trains_logs_checkpoints_and_saves_loadable_weights(tmp_path,
     assert set(step_weights) <= set(loaded)  # (the checkpoint reader leaves tied copies out)
     assert all(np.array_equal(loaded[n], step_weights[n]) for n in step_weights)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["architectures"] == [cls.__name__]
+
+
+def test_the_final_evaluation_is_the_final_model_s_loss_and_accuracy(tmp_path):
+    config = tiny_config()
+    eval_batches = _batches("classify", config, 4, 3, seed=8)
+    eval_batches[-1] = {k: v[:3] for k, v in eval_batches[-1].items()}  # a short last batch
+    args = _args(tmp_path, task="classify", dropout=False)
+    result = train(args, config, RandomStream("classify", config, 4), ListEvalSource(eval_batches))
+    model = MODEL_FOR_HEAD[Head.SEQUENCE_CLASSIFICATION].from_pretrained(args.output_dir)
+    every = concat(eval_batches)
+    with torch.no_grad():
+        logits = model(**{k: torch.from_numpy(every[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}).logits
+    labels = torch.from_numpy(every["labels"])
+    assert result["eval_loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, labels)), rel=1e-6)
+    assert result["eval_accuracy"] == int((logits.argmax(-1) == labels).sum()) / len(labels)
 
 
 class _Crash(Exception):
