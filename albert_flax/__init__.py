@@ -27,6 +27,7 @@ from .models import (
 )
 from .outputs import AlbertClassifierOutput, AlbertForPreTrainingOutput, AlbertModelOutput, AlbertQuestionAnsweringOutput
 from .params import canonical_to_params, params_to_canonical
+from .pipelines import pipeline
 
 __all__ = [
     "AlbertClassifierOutput",
@@ -50,4 +51,5 @@ __all__ = [
     "AlbertQuestionAnsweringOutput",
     "canonical_to_params",
     "params_to_canonical",
+    "pipeline",
 ]

@@ -33,6 +33,7 @@ from .layers import (  # noqa: E402
 )
 from .model import AlbertModel  # noqa: E402
 from .pretrained import AlbertPreTrainedModel  # noqa: E402
+from .pipelines import pipeline  # noqa: E402
 
 # The model class of each schema head, for code that picks a class from a checkpoint's head.
 MODEL_FOR_HEAD = {
@@ -50,6 +51,7 @@ MODEL_FOR_HEAD = {
 
 __all__ = [
     "MODEL_FOR_HEAD",
+    "pipeline",
     "AlbertAttention",
     "AlbertEmbeddings",
     "AlbertForMaskedLM",

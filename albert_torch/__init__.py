@@ -23,6 +23,7 @@ from .outputs import (
     AlbertQuestionAnsweringOutput,
 )
 from .pretrained import AlbertPreTrainedModel
+from .pipelines import pipeline
 
 # The model class of each schema head, for code that picks a class from a checkpoint's head.
 MODEL_FOR_HEAD = {
@@ -59,4 +60,5 @@ __all__ = [
     "AlbertSOPHead",
     "AlbertTransformer",
     "MODEL_FOR_HEAD",
+    "pipeline",
 ]

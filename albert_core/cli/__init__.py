@@ -11,9 +11,9 @@ import argparse
 import sys
 
 from ..errors import AlbertError
-from . import convert, info, verify
+from . import convert, info, tasks, verify
 
-COMMANDS = [info, convert, verify]
+COMMANDS = [info, convert, verify, tasks]
 
 
 def build_parser() -> argparse.ArgumentParser:

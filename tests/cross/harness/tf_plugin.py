@@ -4,8 +4,8 @@
 [in, out], so gradients and parameters pass through the schema's kernel-layout rule. Embedding
 gradients come back as IndexedSlices and are made dense. Keras' optimizers differ from optax's
 definitions, which the harness holds every backend to: its Adam adds eps before the bias
-correction (`OptaxAdamW` adds it after), and its Lamb applies weight decay outside the trust ratio
-(the base optimizer shrinks the variable before the update; `OptaxLamb` moves it inside).
+correction, and its Lamb applies weight decay outside the trust ratio; the plug-in steps with the
+library's `OptaxAdamW` / `OptaxLamb` (albert_tf.training.optimizers), which the loop trains with.
 """
 
 from __future__ import annotations
@@ -17,58 +17,15 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
 
 from albert_core.cli.parity import named_outputs
 from albert_core.cli.runners import TFRunner
 from albert_core.schema import from_kernel_layout, specs_by_name, to_kernel_layout
+from albert_tf.training.optimizers import OptaxAdamW, OptaxLamb
 from albert_tf.weights import canonical_variables
 
 from .cases import OptimizerSpec
 from .plugin import Evaluation, check_complete
-
-
-class OptaxAdamW(keras.optimizers.AdamW):
-    """keras.optimizers.AdamW with optax.adamw's epsilon: m̂ / (sqrt(v̂) + eps). Keras adds eps to
-    the uncorrected sqrt(v) (eps / sqrt(1 - b2^t) in optax's terms, 32× eps at step 1), which moves
-    small-gradient elements by more than the harness's 1e-2 × lr. Weight decay stays the base
-    class's (p -= lr × decay × p before the update), which is optax's."""
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        gradient = ops.cast(gradient, variable.dtype)
-        m_hat, v_hat = _adam_moments(self, gradient, variable)
-        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
-
-
-def _adam_moments(optimizer, gradient, variable):
-    """Update Adam's moments of `variable`; return their bias-corrected values (m̂, v̂)."""
-    step = ops.cast(optimizer.iterations + 1, variable.dtype)
-    m = optimizer._momentums[optimizer._get_variable_index(variable)]
-    v = optimizer._velocities[optimizer._get_variable_index(variable)]
-    optimizer.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - optimizer.beta_1))
-    optimizer.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - optimizer.beta_2))
-    m_hat = ops.divide(m, 1 - ops.power(ops.cast(optimizer.beta_1, variable.dtype), step))
-    v_hat = ops.divide(v, 1 - ops.power(ops.cast(optimizer.beta_2, variable.dtype), step))
-    return m_hat, v_hat
-
-
-class OptaxLamb(keras.optimizers.Lamb):
-    """keras.optimizers.Lamb with optax.lamb's weight decay: u = m̂ / (sqrt(v̂) + eps) + decay × p,
-    then p <- p - lr × (||p|| / ||u||) × u. The base class's weight_decay stays None (off)."""
-
-    def __init__(self, learning_rate, beta_1, beta_2, epsilon, decay, **kwargs):
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
-        self.decay = decay
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        gradient = ops.cast(gradient, variable.dtype)
-        m_hat, v_hat = _adam_moments(self, gradient, variable)
-        update = m_hat / (ops.sqrt(v_hat) + self.epsilon) + self.decay * variable
-        p_norm, u_norm = ops.sqrt(ops.sum(ops.square(variable))), ops.sqrt(ops.sum(ops.square(update)))
-        ratio = ops.where(ops.logical_and(p_norm > 0, u_norm > 0), p_norm / u_norm, 1.0)
-        self.assign_sub(variable, ratio * lr * update)
 
 
 def make_optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
