@@ -1,6 +1,8 @@
 """Original google-research ALBERT TF1 checkpoints (`model.ckpt-N.index` + `.data-*`), read-only.
 
-Read with tensorflow's checkpoint reader. Variable names are those of google-research/albert's
+Read without tensorflow, as memory-mapped views of the data files (`tf_bundle`: TensorFlow's
+tensor bundle format, parsed with numpy), so a checkpoint's tensors cost no copy and no framework
+import; Dense kernels are their transposed views. Variable names are those of google-research/albert's
 modeling.py and run_pretraining.py / run_classifier.py / run_squad_*.py, given here as one explicit
 table per canonical tensor (`tf1_names`), not as string rewrites. Dense kernels are [in, out]; the
 classifier-style `output_weights` are [out, in] like the canonical layout. The SOP head
@@ -14,16 +16,15 @@ implements; in HF's naming that is "gelu_new", so `config_from_google_json` tran
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
-from glob import escape as glob_escape
 from pathlib import Path
 
 from ..config import CONFIG_NAME, AlbertConfig
-from ..errors import CheckpointError, ConfigError, require
+from ..errors import CheckpointError, ConfigError
 from ..schema import BASE_PREFIX, layer_prefix
 from .state import CanonicalState
+from .tf_bundle import read_bundle
 
 GOOGLE_CONFIG_NAME = "albert_config.json"
 
@@ -137,19 +138,12 @@ def config_beside(prefix: Path) -> AlbertConfig | None:
 
 def read_tf1(path: str | os.PathLike, config: AlbertConfig) -> CanonicalState:
     """The canonical state of a TF1 checkpoint; variables outside the table keep their TF1 name
-    (so the state check reports them), optimizer slots and counters are skipped."""
+    (so the state check reports them), optimizer slots, counters and string tensors are skipped."""
     prefix = checkpoint_prefix(path)
-    tf = require("tensorflow", f"reading the TF1 checkpoint {prefix}", extra="tf")
-    try:
-        reader = tf.train.load_checkpoint(str(prefix))
-        shapes = reader.get_variable_to_shape_map()
-    except (tf.errors.OpError, ValueError) as exc:
-        raise CheckpointError(f"{prefix} is not a readable TF1 checkpoint: {exc}") from exc
+    bundle = read_bundle(prefix)
     by_google = {google: (name, transpose) for name, (google, transpose) in tf1_names(config).items()}
-    data_bytes = sum(p.stat().st_size for p in prefix.parent.glob(f"{glob_escape(prefix.name)}.data-*"))
-    dtypes = reader.get_variable_to_dtype_map()
-    state = CanonicalState(source=str(prefix))
-    for variable in sorted(shapes):
+    state = CanonicalState(source=str(prefix), skipped=bundle.skipped)
+    for variable in sorted(bundle.tensors):
         plain = variable[len("module/"):] if variable.startswith("module/") else variable  # TF-Hub exports
         if _OPTIMIZER_SLOT.search(plain):
             state.skipped[variable] = "optimizer slot"
@@ -157,18 +151,7 @@ def read_tf1(path: str | os.PathLike, config: AlbertConfig) -> CanonicalState:
         if plain in _COUNTERS:
             state.skipped[variable] = "training counter"
             continue
-        # TF allocates a variable's whole shape before reading it: a forged index must not make it
-        # allocate more than the data files hold.
-        nbytes = math.prod(shapes[variable]) * (dtypes[variable].size if dtypes[variable] != tf.string else 1)
-        if nbytes > data_bytes:
-            raise CheckpointError(
-                f"{prefix}: variable {variable} claims shape {shapes[variable]} ({nbytes} bytes), more than the "
-                f"{data_bytes} bytes of its data files: the checkpoint is corrupt"
-            )
-        try:
-            array = reader.get_tensor(variable)
-        except (tf.errors.OpError, IndexError) as exc:  # IndexError: "Read less bytes than requested"
-            raise CheckpointError(f"{prefix}: cannot read variable {variable} (truncated data file?): {exc}") from exc
         name, transpose = by_google.get(plain, (variable, False))
-        state[name] = array.T.copy() if transpose else array
+        array = bundle.tensors[variable]
+        state[name] = array.T if transpose else array
     return state

@@ -13,7 +13,8 @@ in whole, and before the swap it is read back and compared tensor by tensor (byt
 with what was meant to be written. A failure at any point leaves no DST behind (and an existing
 DST, with --overwrite, as it was); the source is only read.
 
-Memory: the source is memory-mapped where its format allows (safetensors); the written state is
+Memory: the source is memory-mapped where its format allows (safetensors, flax_model.msgpack, TF1
+checkpoints; kernels stay transposed views, hashed in row blocks); the written state is
 summarised by a digest per tensor and released before the read-back, so the peak is about one
 copy of the checkpoint (docs/bench_convert.md).
 """
@@ -36,6 +37,7 @@ import numpy as np
 
 from ..atomic import atomic_folder
 from ..checkpoint import infer_head, load_checkpoint, match_state
+from ..checkpoint.blocks import c_order_blocks
 from ..checkpoint.state import POOLER_PREFIX
 from ..config import CONFIG_NAME, AlbertConfig
 from ..errors import AlbertError, CheckpointError, MissingDependencyError
@@ -120,8 +122,10 @@ def digest(array: np.ndarray) -> TensorDigest:
     array = np.asarray(array)
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
-    data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-    return TensorDigest(array.dtype.name, tuple(array.shape), hashlib.blake2b(memoryview(data), digest_size=16).hexdigest())
+    hasher = hashlib.blake2b(digest_size=16)
+    for block in c_order_blocks(array):  # a transposed view (Flax, TF1 kernels) hashed without a copy
+        hasher.update(block)
+    return TensorDigest(array.dtype.name, tuple(array.shape), hasher.hexdigest())
 
 
 class _WriteProgress:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +32,11 @@ def state_digest(state) -> str:
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+def mapped_file(array: np.ndarray):
+    """The mmap an array is a view of (None if it owns or borrows other memory)."""
+    base = array
+    while isinstance(base, (np.ndarray, memoryview)):
+        base = base.base if isinstance(base, np.ndarray) else base.obj
+    return base if isinstance(base, mmap.mmap) else None

@@ -19,7 +19,6 @@ from .checkpoint_helpers import FIXTURES, HF_TINY
         ("h5py", FIXTURES / "keras_hub" / "tiny-g2k2_masked_lm"),
         ("msgpack", HF_TINY / "tiny" / "base" / "flax_model.msgpack"),
         ("torch", HF_TINY / "tiny" / "base" / "pytorch_model.bin"),
-        ("tensorflow", FIXTURES / "tf1"),
     ],
 )
 def test_a_missing_package_is_named(monkeypatch, package, path):

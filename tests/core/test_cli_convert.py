@@ -2,8 +2,9 @@
 keras-hub in): round trips bit for bit on every golden fixture, sharding, dtype casts, the
 read-back check, and every kind of bad input with the file system left as it was.
 
-The formats that need torch or TensorFlow (pytorch_model.bin, TF1 checkpoints) and loading the
-converted folders in HF transformers are tested in tests/cross/test_cli_convert_hf.py.
+The format that needs torch (pytorch_model.bin) and loading the converted folders in HF
+transformers are tested in tests/cross/test_cli_convert_hf.py; TF1 checkpoints (read with numpy)
+in tests/core/test_checkpoint_tf1_bundle.py.
 """
 
 from __future__ import annotations
@@ -234,8 +235,9 @@ def test_missing_framework_for_the_target_format_is_named_before_reading(tmp_pat
 
 
 def test_missing_framework_for_the_source_format(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow -> ImportError
-    assert_fails(capsys, [FIXTURES / "tf1", tmp_path / "out"], "needs the package 'tensorflow'", tmp_path / "out")
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    source = HF_TINY / "tiny" / "base" / "pytorch_model.bin"
+    assert_fails(capsys, [source, tmp_path / "out"], "needs the package 'torch'", tmp_path / "out")
 
 
 def test_failed_write_leaves_no_partial_output_and_keeps_the_old_destination(tmp_path, monkeypatch, capsys):

@@ -114,4 +114,4 @@ def judge(path: Path, config: AlbertConfig, head: str, original: Mapping[str, np
 def _same(got, want) -> bool:
     if got is None or got.shape != want.shape or got.dtype != want.dtype:
         return False
-    return np.array_equal(got.view(np.uint8), np.ascontiguousarray(want).view(np.uint8))
+    return np.array_equal(np.ascontiguousarray(got).view(np.uint8), np.ascontiguousarray(want).view(np.uint8))

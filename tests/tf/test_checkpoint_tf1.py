@@ -1,18 +1,22 @@
-"""Original google-research TF1 checkpoints, read with tensorflow's checkpoint reader."""
+"""TF1 checkpoints: albert_core's numpy reader (tf_bundle) against TensorFlow's own reader, and
+checkpoints written by TensorFlow's Saver with the fine-tuning scripts' variable names."""
 
 from __future__ import annotations
 
 import json
-import shutil
 
+import ml_dtypes
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_core.checkpoint import Format, detect_format, load_checkpoint, match_state
+from albert_core.checkpoint import load_checkpoint, match_state
 from albert_core.checkpoint.tf1 import tf1_names
+from albert_core.checkpoint.tf_bundle import read_bundle
 from albert_core.errors import CheckpointError
 from tests.core.checkpoint_helpers import FIXTURES, HF_TINY, assert_same_state
+from tests.core.test_checkpoint_tf1_bundle import some_tensors
+from tests.core.tf_bundle_writer import write_bundle
 
 TF1 = FIXTURES / "tf1"
 
@@ -28,23 +32,80 @@ def write_tf1(prefix, variables: dict[str, np.ndarray]) -> None:
             saver.save(session, str(prefix), write_meta_graph=False, write_state=False)
 
 
-@pytest.mark.parametrize("where", ["", "model.ckpt-125000", "model.ckpt-125000.index", "model.ckpt-125000.data-00000-of-00001"])
-def test_google_research_checkpoint_reads_to_the_hf_state(where):
-    path = TF1 / where if where else TF1
-    assert detect_format(path)[0] is Format.TF1
-    config, state = load_checkpoint(path)
-    # Written from HF's tiny-g2k2 pretraining weights by scripts/make_tf1_fixture.py, SOP head included.
-    _, want = load_checkpoint(HF_TINY / "tiny-g2k2" / "pretraining")
-    assert_same_state(state, want)
-    assert state.skipped == {
-        "bert/embeddings/word_embeddings/adam_m": "optimizer slot",
-        "bert/embeddings/word_embeddings/adam_v": "optimizer slot",
-        "cls/predictions/output_bias/adam_m": "optimizer slot",
-        "cls/predictions/output_bias/adam_v": "optimizer slot",
-        "global_step": "training counter",
+def assert_same_as_tensorflow(prefix) -> dict:
+    """Every tensor TF's reader returns, ours returns with the same dtype, shape and bytes; what
+    ours skips is exactly TF's string tensors. Returns ours."""
+    reader = tf.train.load_checkpoint(str(prefix))
+    names = reader.get_variable_to_shape_map()
+    dtypes = reader.get_variable_to_dtype_map()
+    bundle = read_bundle(prefix)
+    assert sorted(bundle.tensors) + sorted(bundle.skipped) == sorted(n for n in names if dtypes[n] != tf.string) + sorted(
+        n for n in names if dtypes[n] == tf.string
+    )
+    for name, ours in bundle.tensors.items():
+        theirs = np.asarray(reader.get_tensor(name))
+        assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape), name
+        assert ours.tobytes() == theirs.tobytes(), name
+    return bundle.tensors
+
+
+def test_the_google_research_fixture_reads_as_tensorflow_reads_it():
+    tensors = assert_same_as_tensorflow(TF1 / "model.ckpt-125000")
+    assert len(tensors) == 85 and "bert/embeddings/word_embeddings/adam_m" in tensors and tensors["global_step"].dtype == np.int64
+
+
+def test_every_dtype_tensorflow_saves_reads_as_tensorflow_reads_it(tmp_path):
+    rng = np.random.default_rng(0)
+    tensors = {
+        "f32": rng.standard_normal((3, 4)).astype(np.float32),
+        "f64": rng.standard_normal(3),
+        "f16": rng.standard_normal((2, 2)).astype(np.float16),
+        "bf16": rng.standard_normal(5).astype(ml_dtypes.bfloat16),
+        "i32": np.arange(-2, 3, dtype=np.int32),
+        "i64": np.array([2**40], dtype=np.int64),
+        "i8": np.array([-5], dtype=np.int8),
+        "u8": np.array([200], dtype=np.uint8),
+        "i16": np.array([-300], dtype=np.int16),
+        "u16": np.array([60000], dtype=np.uint16),
+        "b": np.array([True, False, True]),
+        "scalar": np.float32(1.5),
+        "empty": np.zeros((0, 2), np.float32),
     }
-    result = match_state(state, config, "pretraining")
-    assert result.initialised == [] and "global_step" in result.unexpected
+    names = sorted(tensors) + ["strings"]
+    values = [tensors[n] for n in sorted(tensors)] + [tf.constant([b"a", b"bc"])]
+    tf.raw_ops.SaveV2(prefix=str(tmp_path / "m"), tensor_names=names, shape_and_slices=[""] * len(names), tensors=values)
+    ours = assert_same_as_tensorflow(tmp_path / "m")
+    assert sorted(ours) == sorted(tensors) and read_bundle(tmp_path / "m").skipped == {"strings": "a string tensor (no weights)"}
+
+
+def test_a_large_index_of_many_blocks_reads_as_tensorflow_reads_it(tmp_path):
+    """TF splits the index into ~4 KB blocks with prefix-compressed keys: 700 variables need many."""
+    names = [f"bert/encoder/transformer/group_{i}/inner_group_0/attention_1/self/query/kernel" for i in range(700)]
+    values = [np.full((2,), i, np.float32) for i in range(700)]
+    tf.raw_ops.SaveV2(prefix=str(tmp_path / "m"), tensor_names=names, shape_and_slices=[""] * 700, tensors=values)
+    assert len(assert_same_as_tensorflow(tmp_path / "m")) == 700
+
+
+@pytest.mark.parametrize("num_shards", [1, 3])
+def test_the_test_writers_bundles_are_real_checkpoints(tmp_path, num_shards):
+    """tests/core/tf_bundle_writer.py (which the core tests forge bundles with) writes what TF reads."""
+    tensors = some_tensors()
+    write_bundle(tmp_path / "m", tensors, num_shards=num_shards, entries_per_block=4)
+    ours = assert_same_as_tensorflow(tmp_path / "m")
+    assert sorted(ours) == sorted(tensors)
+
+
+def test_a_partitioned_variable_is_refused_by_name(tmp_path):
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.get_variable("bert/embeddings/word_embeddings", shape=[8, 4],
+                                  partitioner=tf.compat.v1.fixed_size_partitioner(2))
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            saver.save(session, str(tmp_path / "model.ckpt-1"), write_meta_graph=False, write_state=False)
+    with pytest.raises(CheckpointError, match=r"'bert/embeddings/word_embeddings' is a partitioned variable \(saved in slices\)"):
+        read_bundle(tmp_path / "model.ckpt-1")
 
 
 def test_google_config_json_and_fine_tuning_heads(tmp_path):
@@ -74,30 +135,3 @@ def test_google_config_json_and_fine_tuning_heads(tmp_path):
     assert_same_state({k: v for k, v in got.items() if k.startswith("albert.")}, state)
     result = match_state(got, loaded_config, "question_answering")
     assert sorted(result.dropped) == ["albert.pooler.bias", "albert.pooler.weight", "classifier.bias", "classifier.weight"]
-
-
-def test_variables_outside_the_table_are_reported_by_name(tmp_path):
-    config, state = load_checkpoint(TF1)
-    folder = tmp_path / "more_groups"
-    shutil.copytree(TF1, folder)
-    smaller = config.replace(num_hidden_groups=1, num_hidden_layers=4)  # the file has 2 groups
-    _, got = load_checkpoint(folder, config=smaller)
-    with pytest.raises(CheckpointError, match="bert/encoder/transformer/group_1/inner_group_0/attention_1/self/query/kernel"):
-        match_state(got, smaller, "pretraining")
-
-
-def test_truncated_data_file(tmp_path):
-    folder = tmp_path / "cut"
-    shutil.copytree(TF1, folder)
-    data = folder / "model.ckpt-125000.data-00000-of-00001"
-    data.write_bytes(data.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="model.ckpt-125000"):
-        load_checkpoint(folder)
-
-
-def test_a_checkpoint_without_config_needs_one(tmp_path):
-    folder = tmp_path / "no_config"
-    shutil.copytree(TF1, folder)
-    (folder / "config.json").unlink()
-    with pytest.raises(CheckpointError, match="pass config="):
-        load_checkpoint(folder)
