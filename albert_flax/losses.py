@@ -16,13 +16,19 @@ from albert_core.inputs import InputError
 IGNORE_INDEX = -100
 
 
-def cross_entropy(logits, labels, ignore_index: int = IGNORE_INDEX):
-    """Mean softmax cross-entropy over the labels that are not `ignore_index` (torch semantics)."""
+def cross_entropy_sum(logits, labels, ignore_index: int = IGNORE_INDEX):
+    """(Σ of the float32 softmax cross-entropies of the labels that are not `ignore_index`, their count)."""
     logits = logits.reshape(-1, logits.shape[-1]).astype(jnp.float32)
     labels = labels.reshape(-1)
     valid = labels != ignore_index
     per_label = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.where(valid, labels, 0))
-    return jnp.sum(jnp.where(valid, per_label, 0.0)) / jnp.sum(valid)
+    return jnp.sum(jnp.where(valid, per_label, 0.0)), jnp.sum(valid)
+
+
+def cross_entropy(logits, labels, ignore_index: int = IGNORE_INDEX):
+    """Mean softmax cross-entropy over the labels that are not `ignore_index` (torch semantics)."""
+    total, count = cross_entropy_sum(logits, labels, ignore_index)
+    return total / count
 
 
 def sequence_classification_loss(logits, labels, config: AlbertConfig):
