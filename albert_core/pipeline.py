@@ -234,9 +234,9 @@ class FillMaskPipeline(Pipeline):
     def featurize(self, texts, params):
         enc = self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="np")
         arrays = {name: enc[name].astype(np.int32) for name in MODEL_INPUTS}
-        for i, ids in enumerate(arrays["input_ids"]):
+        for text, ids in zip(texts, arrays["input_ids"]):
             if not (ids == self.tokenizer.mask_token_id).any():
-                raise PipelineError(f"input {i}: its {self.tokenizer.mask_token} lies past max_length={self.max_length} pieces")
+                raise PipelineError(f"the {self.tokenizer.mask_token} of {text!r:.80} lies past max_length={self.max_length} pieces")
         return arrays
 
     def answers(self, texts, arrays, outputs, params):
