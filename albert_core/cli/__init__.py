@@ -11,9 +11,9 @@ import argparse
 import sys
 
 from ..errors import AlbertError
-from . import convert, info, tasks, verify
+from . import convert, info, tasks, train, verify
 
-COMMANDS = [info, convert, verify, tasks]
+COMMANDS = [info, convert, verify, tasks, train]
 
 
 def build_parser() -> argparse.ArgumentParser:
