@@ -1,7 +1,7 @@
 """Training runs the loop tests start in a child process (killed mid-way, or with 2 logical CPUs).
 
     python -m tests.tf.training_loop_child resume <output_dir> <seconds per micro-batch>
-    python -m tests.tf.training_loop_child distributed <output_root> <replicas> <optimizer>,...   (one run per optimizer, in <output_root>/<optimizer>)
+    python -m tests.tf.training_loop_child distributed <output_dir> <replicas> <optimizer>
 """
 
 from __future__ import annotations
@@ -90,7 +90,6 @@ if __name__ == "__main__":
 
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(sys.argv[3]))
-        for name in sys.argv[4].split(","):
-            distributed_run(os.path.join(output_dir, name), name)
+        distributed_run(output_dir, sys.argv[4])
     else:
         raise SystemExit(f"unknown command {command!r}")
