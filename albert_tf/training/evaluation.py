@@ -1,5 +1,6 @@
 """Periodic evaluation: the model in inference mode over the eval set, the contract's loss over the
-whole set (Σ_parts weight × Σ cross-entropies / label count) and the task's metrics."""
+whole set (Σ_parts weight × Σ cross-entropies / label count) and the task's metrics from
+albert_core's Evaluator (MLM / SOP accuracy, accuracy, entity F1, SQuAD EM / F1)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
-from albert_core.training import LOSS_PARTS, model_inputs_and_labels
+from albert_core.training import LOSS_PARTS, make_evaluator, model_inputs_and_labels
 
 from .objective import summed_cross_entropy
 
 
 class Evaluation:
     def __init__(self, model, task: str, eval_source, max_batches: int | None, jit_compile: bool = True):
+        self.config = model.config
         self.task = task
         self.source = eval_source
         self.max_batches = max_batches
@@ -25,13 +27,17 @@ class Evaluation:
         parts = LOSS_PARTS[self.task]
         summed = {part.name: 0.0 for part in parts}
         counted = {part.name: 0 for part in parts}
+        evaluator = make_evaluator(self.task, self.source, self.config)
         for batch in itertools.islice(self.source.eval_batches(), self.max_batches):
             inputs, labels, _ = model_inputs_and_labels(self.task, batch)
             outputs = {k: np.asarray(v) for k, v in self.forward(inputs).items()}
             for part in parts:
                 summed[part.name] += float(summed_cross_entropy(outputs[part.logits_key], labels[part.label_key]))
                 counted[part.name] += part.count(labels[part.label_key])
+            if evaluator is not None:
+                evaluator.update(batch, outputs)
         if not any(counted.values()):
             raise ValueError("the eval source yielded no labelled batches")
-        loss = sum(part.weight * summed[part.name] / max(counted[part.name], 1) for part in parts)
-        return {"loss": loss}
+        metrics = evaluator.result() if evaluator is not None else {}
+        metrics["loss"] = sum(part.weight * summed[part.name] / max(counted[part.name], 1) for part in parts)
+        return metrics

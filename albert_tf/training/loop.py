@@ -15,7 +15,7 @@ continues at that step.
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
 import keras
 import numpy as np
@@ -37,6 +37,10 @@ from .state import read_optimizer_state, restore_rng_state, rng_state, write_opt
 from .train_step import StepModel
 
 BACKEND = "tf"
+# Arguments a resumed run may change without changing the curve it continues.
+_FREE_TO_CHANGE = {"output_dir", "max_steps", "log_every", "eval_every", "save_every", "keep_checkpoints", "eval_batches", "progress"}
+
+logger = logging.getLogger(__name__)
 _POLICY = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
@@ -53,6 +57,9 @@ class _Resume:
         if self.state.task != args.task:
             raise ResumeError(f"{self.folder} is a {self.state.task!r} checkpoint; this run's task is {args.task!r}")
         self.step = self.state.step
+        changed = sorted(k for k, v in args.to_dict().items() if k not in _FREE_TO_CHANGE and self.state.arguments.get(k, v) != v)
+        if changed:
+            logger.warning("resuming from %s with changed arguments (the new values apply): %s", self.folder, ", ".join(changed))
 
     @property
     def same_backend(self) -> bool:
@@ -83,7 +90,10 @@ class _Run:
             if weights is not None:
                 self.model.load_canonical_state(match_state(weights, self.config, head, seed=args.seed).state)
             if resume.state is not None and not resume.same_backend:
-                print(f"resuming from a {resume.state.backend} checkpoint ({resume.folder}): weights only, the optimizer restarts")
+                logger.warning(
+                    "resuming from %s, written by %s: its weights, step and data position carry over; the optimizer "
+                    "state restarts (the learning-rate schedule continues at step %d)", resume.folder, resume.state.backend, resume.step
+                )
                 self.schedule_offset = resume.step
             optimizer = make_optimizer(args, canonical_variables(self.model), schedule_offset=self.schedule_offset)
             self.trainer = StepModel(self.model, args.task, args.grad_accum_steps, dropout=args.dropout)
@@ -110,7 +120,7 @@ class _Run:
             task=self.args.task,
             arguments=self.args.to_dict(),
             rng=rng_state(self.model),
-            metrics={**self.train_log.last, **{f"eval_{k}": v for k, v in self.last_eval.items()}},
+            metrics=self.last_metrics(),
         )
         CheckpointDir(self.args.output_dir).save(
             state,
@@ -159,14 +169,17 @@ class _Run:
         try:
             plot_loss_curve(args.output_dir, title=f"{args.task} (tf)")
         except ImportError as exc:
-            print(f"warning: no loss-curve chart: {exc}")
+            logger.warning("no loss-curve chart: %s", exc)
+
+    def last_metrics(self) -> dict[str, float]:
+        return {**{f"train_{k}": v for k, v in self.train_log.last.items()}, **{f"eval_{k}": v for k, v in self.last_eval.items()}}
 
     def _final_metrics(self) -> dict:
-        metrics = {"step": self.args.max_steps, **self.train_log.last}
+        metrics = {"step": self.args.max_steps}
         if not self.train_log.last and self.resume.state is not None:
             metrics.update(self.resume.state.metrics)  # a finished run restarted: nothing trained now
-        metrics.update({f"eval_{k}": v for k, v in self.last_eval.items()})
-        return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in metrics.items()}
+        metrics.update(self.last_metrics())
+        return metrics
 
 
 def train(
@@ -176,7 +189,8 @@ def train(
     eval_source=None,
     init_weights: dict[str, np.ndarray] | None = None,
 ) -> dict:
-    """Train (or continue training) per `args`; return the last train (and eval) metrics.
+    """Train (or continue training) per `args`; return the final metrics: "step", "train_loss",
+    "train_learning_rate", "train_grad_norm" of the last step and "eval_<name>" of the last evaluation.
 
     `train_stream`: micro-batches of numpy arrays (`batch_size` rows each, over all replicas) with
     `position` and `seek(position)`; `eval_source`: None or an object with `eval_batches()`;

@@ -2,6 +2,7 @@
 canonical checkpoints, restarting from another backend's checkpoint."""
 
 import json
+import logging
 
 import keras
 import numpy as np
@@ -109,7 +110,7 @@ def test_accumulating_two_micro_batches_equals_one_batch_of_their_rows(tmp_path)
     assert max(float(np.abs(a[k] - b[k]).max()) for k in a) <= 1e-6
     assert max(float(np.abs(a[k] - init[k]).max()) for k in a) > 1e-4  # the steps did move the weights
     # The logged loss of a step is the whole step's: the mean MLM loss over all its labels + mean SOP loss.
-    assert accumulated["loss"] == pytest.approx(whole["loss"], rel=1e-6)
+    assert accumulated["train_loss"] == pytest.approx(whole["train_loss"], rel=1e-6)
     assert train_losses(tmp_path / "accumulated") == pytest.approx(train_losses(tmp_path / "whole"), rel=1e-6)
 
 
@@ -121,6 +122,16 @@ def test_step_loss_of_one_micro_batch_is_hf_s_loss():
     labels = {k: batch[k] for k in ("labels", "sentence_order_label")}
     ours = micro_batch_loss("pretrain", model(inputs), labels, batch)
     assert float(ours) == pytest.approx(float(model({**inputs, **labels})["loss"]), rel=1e-6)
+
+
+# albert_core's Evaluator metrics in each eval record (QA's need the examples' texts: loss only here).
+EVAL_METRICS = {
+    "pretrain": {"mlm_accuracy", "sop_accuracy"},
+    "classify": {"accuracy"},
+    "tag": {"accuracy", "precision", "recall", "f1"},
+    "choice": {"accuracy"},
+    "qa": set(),
+}
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -135,7 +146,9 @@ def test_every_task_trains_logs_checkpoints_and_saves_loadable_weights(tmp_path,
     records = MetricsLog(out).records()
     assert [(r["step"], r["split"]) for r in records] == [(1, "train"), (1, "eval"), (2, "train"), (2, "eval")]
     assert all(np.isfinite(r["loss"]) and r["loss"] > 0 for r in records)
-    assert metrics["step"] == 2 and metrics["loss"] == records[2]["loss"] and metrics["eval_loss"] == records[3]["loss"]
+    assert set(records[1]) - {"step", "split"} == {"loss"} | EVAL_METRICS[task]
+    assert metrics["step"] == 2 and metrics["train_loss"] == records[2]["loss"] and metrics["eval_loss"] == records[3]["loss"]
+    assert metrics["train_learning_rate"] == records[2]["learning_rate"] and metrics["train_grad_norm"] == records[2]["grad_norm"]
     assert (out / "metrics.csv").read_text().startswith("step,split,")
     assert (out / "loss_curve.png").stat().st_size > 1000
 
@@ -174,7 +187,7 @@ def test_mixed_precision_trains_with_float32_parameters(tmp_path, precision):
     assert all(w.dtype == np.float32 for w in weights.values())
 
 
-def test_restart_from_another_backend_s_checkpoint_keeps_weights_and_restarts_the_optimizer(tmp_path, capsys):
+def test_restart_from_another_backend_s_checkpoint_keeps_weights_and_restarts_the_optimizer(tmp_path, caplog):
     config = tiny_config()
     foreign = albert_tf.AlbertForPreTraining(config).canonical_state()  # stands for torch's weights
     out = tmp_path / "run"
@@ -182,9 +195,10 @@ def test_restart_from_another_backend_s_checkpoint_keeps_weights_and_restarts_th
     CheckpointDir(out).save(state, config, foreign)
     stream = TinyStream.random("pretrain", config)
     args = run_args(tmp_path, max_steps=4, warmup_steps=0, dropout=False, save_every=10)
-    train(args, config, stream)
+    with caplog.at_level(logging.WARNING, logger="albert_tf.training.loop"):
+        train(args, config, stream)
 
-    assert "resuming from a torch checkpoint" in capsys.readouterr().out
+    assert "written by torch: its weights, step and data position carry over; the optimizer state restarts" in caplog.text
     log = {r["step"]: r for r in MetricsLog(out).records() if r["split"] == "train"}
     assert sorted(log) == [3, 4]
     # Step 3 starts from the foreign weights, on the data after that checkpoint's position (micro-batch 2).
