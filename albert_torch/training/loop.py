@@ -89,7 +89,10 @@ def build_model(args: TrainingArguments, config: AlbertConfig, weights: Mapping[
         log.info("initialised %s (not in the starting weights)", ", ".join(result.initialised))
     with torch.device("meta"):  # no random init of tensors about to be replaced
         model = cls(config)
-    model.load_canonical_state(result.state, dtype=torch.float32, device=device)
+    # Copies: a writable numpy array would otherwise become the parameter's own memory, and
+    # training would change the caller's arrays in place.
+    state = {name: np.array(value, dtype=np.float32, copy=True) for name, value in result.state.items()}
+    model.load_canonical_state(state, device=device)
     return model
 
 
@@ -156,7 +159,7 @@ class _Run:
         if state.task != self.args.task:
             raise ResumeError(f"{folder} is a {state.task!r} checkpoint and this run trains {self.args.task!r}: use another output_dir")
         current = self.args.to_dict()
-        changed = sorted(k for k in current if k != "progress" and state.arguments.get(k, current[k]) != current[k])
+        changed = sorted(k for k in current if k not in ("output_dir", "progress") and state.arguments.get(k, current[k]) != current[k])
         if changed and self.replicas.is_main:
             log.warning("resuming from %s with changed arguments (the new values apply): %s", folder, ", ".join(changed))
 

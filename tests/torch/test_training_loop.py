@@ -131,6 +131,16 @@ def test_the_final_evaluation_is_the_final_model_s_loss_and_accuracy(tmp_path):
     assert result["eval_accuracy"] == int((logits.argmax(-1) == labels).sum()) / len(labels)
 
 
+def test_training_from_init_weights_leaves_the_caller_s_arrays_alone(tmp_path):
+    config = tiny_config()
+    init = AlbertForPreTraining(config).canonical_state()
+    before = {name: array.copy() for name, array in init.items()}
+    train(_args(tmp_path), config, RandomStream("pretrain", config, 4), init_weights=init)
+    _, after = load_checkpoint(tmp_path / "run")
+    assert all(np.array_equal(init[n], before[n]) for n in init)
+    assert not np.array_equal(after["albert.pooler.weight"], before["albert.pooler.weight"])
+
+
 class _Crash(Exception):
     pass
 
