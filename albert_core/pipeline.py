@@ -139,12 +139,18 @@ class Pipeline:
         return None
 
     def run(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The model's outputs for a featurized batch, cut to its longest row (padding columns
-        change nothing but the cost; the bucket keeps the number of compiled shapes small)."""
+        """The model's outputs for a featurized batch, cut or padded to its longest row rounded up
+        to LENGTH_BUCKET (padding columns change nothing but the cost; the bucket keeps the number
+        of shapes XLA and jit compile small)."""
         mask = arrays["attention_mask"]
         longest = int(mask.reshape(-1, mask.shape[-1]).sum(axis=-1).max())
-        length = min(-(-longest // LENGTH_BUCKET) * LENGTH_BUCKET, mask.shape[-1])
-        batch = {name: np.ascontiguousarray(arrays[name][..., :length], dtype=np.int32) for name in MODEL_INPUTS}
+        length = min(-(-longest // LENGTH_BUCKET) * LENGTH_BUCKET, self.max_length)
+        batch = {}
+        for name in MODEL_INPUTS:
+            array = np.asarray(arrays[name][..., :length], dtype=np.int32)
+            missing = length - array.shape[-1]
+            fill = self.tokenizer.pad_token_id if name == "input_ids" else 0
+            batch[name] = np.pad(array, [(0, 0)] * (array.ndim - 1) + [(0, missing)], constant_values=fill)
         outputs = self.backend.forward(self.model, batch)
         if "prediction_logits" in outputs and "logits" not in outputs:  # an AlbertForPreTraining instance
             outputs["logits"] = outputs["prediction_logits"]
@@ -181,13 +187,12 @@ class Pipeline:
         return [Record({**f, **label}, "<input>", i + 1) for i, f in enumerate(fields)]
 
 
-def _texts(inputs: Any, what: str, kwargs: dict, names: Sequence[str] = ("text",)) -> tuple[list, bool]:
-    """A single text or a list of texts (or of dicts with `names`), checked."""
-    for name in names:
-        if name in kwargs:
-            if inputs is not None:
-                raise PipelineError(f"pass the input once: positionally or as {name}=, not both")
-            inputs = kwargs.pop(name)
+def _texts(inputs: Any, what: str, kwargs: dict) -> tuple[list, bool]:
+    """A single text or a list of texts or of {"text": ...} dicts (also given as text=), checked."""
+    if "text" in kwargs:
+        if inputs is not None:
+            raise PipelineError("pass the input once: positionally or as text=, not both")
+        inputs = kwargs.pop("text")
     single = isinstance(inputs, (str, Mapping))
     items = [inputs] if single else inputs
     if items is None or isinstance(items, (bytes, bytearray)) or not isinstance(items, Sequence):

@@ -42,8 +42,12 @@ def test_fill_mask_layout_and_scores(folders):
     vocab = TOKENIZER.vocab_size
     row = np.arange(vocab, dtype=np.float32) / 100
     script = lambda b: {"logits": np.broadcast_to(row, (*b["input_ids"].shape, vocab)).copy()}
-    pipe = make_pipeline("fill-mask", folders["fill-mask"], None, Scripted(script))
+    backend = Scripted(script)
+    pipe = make_pipeline("fill-mask", folders["fill-mask"], None, backend)
     got = pipe("The [MASK] statement imports a module.", top_k=3)
+    # 9 pieces padded to the 16-piece bucket, so compiled backends see few shapes.
+    assert backend.batches[-1]["input_ids"].shape == (1, 16)
+    assert backend.batches[-1]["input_ids"][0, 9:].tolist() == [TOKENIZER.pad_token_id] * 7
     probabilities = np.exp(row.astype(np.float64)) / np.exp(row.astype(np.float64)).sum()
     assert [c["token"] for c in got] == [vocab - 1, vocab - 2, vocab - 3]
     np.testing.assert_allclose([c["score"] for c in got], probabilities[[vocab - 1, vocab - 2, vocab - 3]], rtol=1e-9)
