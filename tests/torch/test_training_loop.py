@@ -195,7 +195,7 @@ def test_another_backend_s_checkpoint_gives_its_weights_and_position_and_a_fresh
     model = AlbertForPreTraining(config)
     model.load_canonical_state(foreign)
     batch = {k: torch.from_numpy(v) for k, v in stream.batch_at(2).items() if not k.startswith("meta_")}
-    assert record["step"] == 3 and record["loss"] == pytest.approx(float(model.eval()(**batch).loss), rel=1e-6)
+    assert record["step"] == 3 and record["loss"] == pytest.approx(model.eval()(**batch).loss.item(), rel=1e-6)
     assert record["learning_rate"] == pytest.approx(1e-3 * (3 - 2) / 3)
     # ... with a new optimizer: one Adam step counted, not three.
     saved = torch.load(CheckpointDir(args.output_dir).folder(3) / "optimizer" / "optimizer.pt", weights_only=True)
