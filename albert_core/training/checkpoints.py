@@ -26,6 +26,7 @@ import numpy as np
 from ..atomic import atomic_folder, recover_folder
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import AlbertConfig
+from ..checkpoint.safetensors_io import SAFETENSORS_NAME, write_safetensors
 from ..errors import AlbertError
 
 STATE_NAME = "trainer_state.json"
@@ -100,6 +101,16 @@ class CheckpointDir:
             (tmp / STATE_NAME).write_text(state.to_json())
         for old in self.steps()[:-keep]:
             shutil.rmtree(self.folder(old), ignore_errors=True)
+        return folder
+
+    def save_final(self, config: AlbertConfig, weights: Mapping[str, np.ndarray]) -> Path:
+        """The run's final weights in the output folder itself (config.json + model.safetensors, each
+        file replaced atomically), so the folder loads as a model beside its tokenizer, metrics and
+        checkpoints/ (a whole-folder swap would have to copy checkpoints/ along)."""
+        folder = self.root.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        write_safetensors(folder / SAFETENSORS_NAME, weights, {"format": "pt"})
+        config.save_pretrained(folder)  # the config last: a folder with a config has its weights
         return folder
 
     @staticmethod

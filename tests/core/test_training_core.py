@@ -97,3 +97,17 @@ def test_weight_decay_skips_biases_and_layer_norms():
     assert not decays_weight("albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query.bias")
     assert not decays_weight("albert.embeddings.LayerNorm.weight")
     assert not decays_weight("predictions.bias")
+
+
+def test_final_weights_go_beside_the_checkpoints(tmp_path):
+    config = AlbertConfig(vocab_size=32, embedding_size=8, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=24)
+    weights = random_state(config, Head.MASKED_LM)
+    ckpt = CheckpointDir(tmp_path)
+    ckpt.save(TrainerState(step=1, micro_batches=1, backend="torch", task="pretrain"), config, weights)
+    (tmp_path / "spiece.model").write_bytes(b"tokenizer")
+    ckpt.save_final(config, weights)
+    from albert_core.checkpoint import load_checkpoint
+
+    _, loaded = load_checkpoint(tmp_path)
+    assert all(np.array_equal(loaded[k], v) for k, v in weights.items())
+    assert ckpt.steps() == [1] and (tmp_path / "spiece.model").read_bytes() == b"tokenizer"
