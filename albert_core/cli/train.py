@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 from pathlib import Path
 
 from ..config import CONFIG_NAME, AlbertConfig
@@ -146,6 +147,12 @@ def _prepare_output(output_dir: str, tokenizer) -> None:
     tokenizer.save_pretrained(folder)
 
 
+def _report(result: dict) -> None:
+    """The final metrics as JSON, printed once (by the first process of a distributed run)."""
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(result, indent=2, sort_keys=True))
+
+
 def run_pretrain(args) -> int:
     from ..data.batches import BatchList
     from ..data.pretraining import PretrainingStream
@@ -171,7 +178,7 @@ def run_pretrain(args) -> int:
         _, init = load_checkpoint(args.init)
     _prepare_output(args.output_dir, tokenizer)
     result = train(targs, config, stream, eval_source, init_weights=init)
-    print(json.dumps(result, indent=2, sort_keys=True))
+    _report(result)
     return 0
 
 
@@ -198,5 +205,5 @@ def run_finetune(args) -> int:
     targs.extra.update(extra)
     _prepare_output(args.output_dir, tokenizer)
     result = train(targs, config, train_data, eval_data, init_weights=weights)
-    print(json.dumps(result, indent=2, sort_keys=True))
+    _report(result)
     return 0

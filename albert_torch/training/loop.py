@@ -225,7 +225,7 @@ class _Run:
         """Final weights in output_dir itself, the metrics CSV and the loss chart (first process)."""
         if not self.replicas.is_main:
             return
-        self.model.save_pretrained(self.args.output_dir)
+        self.checkpoints.save_final(self.config, self.model.canonical_state())
         self.metrics_log.write_csv()
         try:
             plot_loss_curve(self.args.output_dir, title=f"{self.args.task} (torch)")
