@@ -11,6 +11,11 @@ import numpy as np
 from albert_core.training import MetricsLog
 
 
+def scalar(value) -> float:
+    """A value of the train step's logs (shape [1]) as a float."""
+    return float(np.asarray(value).reshape(-1)[0])
+
+
 class StepCallback(keras.callbacks.Callback):
     def __init__(self, start_step: int):
         super().__init__()
@@ -31,7 +36,7 @@ class TrainLog(StepCallback):
         self.last: dict[str, float] = {}
 
     def on_train_batch_end(self, batch, logs=None):
-        self.last = {k: float(np.asarray(logs[k])) for k in ("loss", "learning_rate", "grad_norm")}
+        self.last = {k: scalar(logs[k]) for k in ("loss", "learning_rate", "grad_norm")}
         step = self.global_step(batch)
         if self.log is not None and step % self.every == 0:
             self.log.log(step, "train", **self.last)
@@ -69,7 +74,7 @@ class ProgressBar(StepCallback):
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(loss=f"{float(np.asarray(logs['loss'])):.4f}")
+            self.bar.set_postfix(loss=f"{scalar(logs['loss']):.4f}")
 
     def on_train_end(self, logs=None):
         if self.bar is not None:

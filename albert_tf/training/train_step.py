@@ -39,6 +39,14 @@ class StepModel(keras.Model):
     def call(self, inputs, training=False):
         return self.albert_model(inputs, training=training)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy, Keras' fit draws a first batch here to build whatever is unbuilt, and
+        # under MultiWorkerMirroredStrategy its cross-worker reduce of a dict batch fails. Nothing is
+        # unbuilt: the model builds its variables on construction and the loop builds the optimizer
+        # before fit.
+        if not (self.built and self.optimizer.built):
+            raise RuntimeError("StepModel needs its model and optimizer built before fit")
+
     def _micro_batch_gradients(self, micro_batch, variables):
         inputs, labels, counts = model_inputs_and_labels(self.task, micro_batch)
         with tf.GradientTape() as tape:
@@ -69,4 +77,6 @@ class StepModel(keras.Model):
         grad_norm = tf.linalg.global_norm(grads) * unscale  # before clipping
         learning_rate = tf.cast(inner_optimizer(self.optimizer).learning_rate, tf.float32)  # this update's rate
         self.optimizer.apply(grads, variables)
-        return {"loss": loss, "grad_norm": grad_norm, "learning_rate": learning_rate}
+        # Shape [1], not scalars: Keras averages the replicas' values along axis 0, which under
+        # MultiWorkerMirroredStrategy fails for scalars. Every replica holds the same (summed) values.
+        return {name: tf.reshape(value, [1]) for name, value in (("loss", loss), ("grad_norm", grad_norm), ("learning_rate", learning_rate))}

@@ -2,10 +2,12 @@
 
     python -m tests.tf.training_loop_child resume <output_dir> <seconds per micro-batch>
     python -m tests.tf.training_loop_child distributed <output_dir> <replicas> <optimizer>
+    python -m tests.tf.training_loop_child multiworker <output_dir> <worker index> <port>,<port> <optimizer>
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -91,5 +93,10 @@ if __name__ == "__main__":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(sys.argv[3]))
         distributed_run(output_dir, sys.argv[4])
+    elif command == "multiworker":
+        # One worker of a local two-process cluster (MultiWorkerMirroredStrategy via TF_CONFIG).
+        workers = [f"localhost:{port}" for port in sys.argv[4].split(",")]
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": int(sys.argv[3])}})
+        distributed_run(output_dir, sys.argv[5])
     else:
         raise SystemExit(f"unknown command {command!r}")
