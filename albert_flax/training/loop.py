@@ -75,7 +75,7 @@ def train(
     log = MetricsLog(args.output_dir)
     checkpoints = CheckpointDir(args.output_dir)
 
-    state, position, seed = _starting_state(args, config, head, tx, init_weights, checkpoints)
+    state, position, seed, last = _starting_state(args, config, head, tx, init_weights, checkpoints)
     step = int(state.step)
     if parallel.is_chief:
         log.truncate_after(step)
@@ -85,7 +85,6 @@ def train(
     train_step = _compile_train_step(make_train_step(model, tx, schedule, args.task, args.dropout, seed), parallel)
     eval_step = jax.jit(make_eval_step(model, args.task), out_shardings=parallel.replicated)
     steps = training_steps(train_stream, args.task, args.grad_accum_steps)
-    last: dict[str, float] = {}
     saved_step = evaluated_step = step if step else None
     bar = _progress(args, step, parallel.is_chief)
     step_metrics = None
@@ -154,13 +153,13 @@ def _saved_config(config: AlbertConfig, head: Head) -> AlbertConfig:
 
 
 def _starting_state(args, config, head, tx, init_weights, checkpoints: CheckpointDir):
-    """(host TrainState, data position, dropout seed) of a new run, or of the newest checkpoint's."""
+    """(host TrainState, data position, dropout seed, last metrics) of a new run, or of the newest checkpoint's."""
     float16 = args.precision == "fp16"
     folder = checkpoints.latest()
     if folder is None:
         weights = initial_state(config, head, args.seed) if init_weights is None else init_weights
         params = _params(weights, config, head, args.seed)
-        return TrainState.create(params, tx, float16=float16), 0, args.seed
+        return TrainState.create(params, tx, float16=float16), 0, args.seed, {}
     saved, _, weights = CheckpointDir.load(folder)
     if saved.task != args.task:
         raise ResumeError(f"{folder} is a checkpoint of task {saved.task!r}, this run's task is {args.task!r}: use another output_dir")
@@ -172,13 +171,14 @@ def _starting_state(args, config, head, tx, init_weights, checkpoints: Checkpoin
             saved.backend, folder, saved.step,
         )
         state = TrainState.create(params, tx, step=saved.step, float16=float16)
-        return state.replace(opt_state=with_schedule_count(state.opt_state, saved.step)), saved.micro_batches, args.seed
+        state = state.replace(opt_state=with_schedule_count(state.opt_state, saved.step))
+        return state, saved.micro_batches, args.seed, dict(saved.metrics)
     changed = sorted(k for k, v in saved.arguments.items() if k not in _FREE_TO_CHANGE and args.to_dict().get(k) != v)
     if changed:
         logger.warning("resuming %s with changed arguments %s: the curve will differ from an uninterrupted run", folder, changed)
     state = TrainState.create(params, tx, step=saved.step, float16=float16)
     state = read_optimizer_state(folder / OPTIMIZER_DIR, state)
-    return state, saved.micro_batches, int(saved.rng.get("seed", args.seed))
+    return state, saved.micro_batches, int(saved.rng.get("seed", args.seed)), dict(saved.metrics)
 
 
 def _params(weights: Mapping[str, np.ndarray], config: AlbertConfig, head: Head, seed: int):
