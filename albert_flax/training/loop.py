@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import albert_flax
-from albert_core.checkpoint import match_state, save_checkpoint
+from albert_core.checkpoint import match_state
 from albert_core.config import AlbertConfig
 from albert_core.schema import ARCHITECTURES, Head
 from albert_core.training import (
@@ -119,7 +119,7 @@ def train(
         _save(checkpoints, args, config, head, state, step, position, seed, last, parallel)
     if parallel.is_chief:
         weights = params_to_canonical(to_host(state.params), config, head)
-        save_checkpoint(args.output_dir, _saved_config(config, head), weights, head=head)
+        checkpoints.save_final(_saved_config(config, head), weights)
         log.write_csv()
         try:
             plot_loss_curve(args.output_dir, title=f"albert_flax {args.task}")
