@@ -107,9 +107,11 @@ class CheckpointDir:
         """The run's final weights in the output folder itself (config.json + model.safetensors, each
         file replaced atomically), so the folder loads as a model beside its tokenizer, metrics and
         checkpoints/ (a whole-folder swap would have to copy checkpoints/ along)."""
+        from ..checkpoint.api import _check_writable  # the checks and tied-copy rule of save_checkpoint
+
         folder = self.root.parent
         folder.mkdir(parents=True, exist_ok=True)
-        write_safetensors(folder / SAFETENSORS_NAME, weights, {"format": "pt"})
+        write_safetensors(folder / SAFETENSORS_NAME, _check_writable(weights, config), {"format": "pt"})
         config.save_pretrained(folder)  # the config last: a folder with a config has its weights
         return folder
 
