@@ -7,10 +7,13 @@
   devices in tests): MirroredStrategy over all of them.
 - else the default strategy (one device).
 The model and optimizer are built under `strategy.scope()`; the global batch is split by rows.
+The strategy is created once per process and reused by later runs: two MirroredStrategy objects in
+one process reuse collective-op keys, and the second one's all-reduce then fails with a shape mismatch.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -25,6 +28,7 @@ def _cluster_size() -> int:
     return sum(len(tasks) for tasks in spec.values())
 
 
+@functools.cache
 def choose_strategy() -> tf.distribute.Strategy:
     if _cluster_size() > 1:
         return tf.distribute.MultiWorkerMirroredStrategy()

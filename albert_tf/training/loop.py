@@ -56,6 +56,8 @@ class _Resume:
         self.state, _, self.weights = CheckpointDir.load(self.folder)
         if self.state.task != args.task:
             raise ResumeError(f"{self.folder} is a {self.state.task!r} checkpoint; this run's task is {args.task!r}")
+        if self.state.step > args.max_steps:
+            raise ResumeError(f"{self.folder} is past this run's max_steps={args.max_steps}: raise max_steps or use another output_dir")
         self.step = self.state.step
         changed = sorted(k for k, v in args.to_dict().items() if k not in _FREE_TO_CHANGE and self.state.arguments.get(k, v) != v)
         if changed:

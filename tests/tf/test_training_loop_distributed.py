@@ -50,11 +50,17 @@ def assert_same_run(output_dir, reference) -> None:
     for g, w in zip(got, want):
         assert abs(g["loss"] - w["loss"]) <= 1e-6 * w["loss"]
         assert abs(g["grad_norm"] - w["grad_norm"]) <= 1e-5 * w["grad_norm"]
+    got, want = ([r for r in MetricsLog(d).records() if r["split"] == "eval"] for d in (output_dir, reference))
+    assert len(got) == 1 and got[0].keys() == want[0].keys() == {"step", "split", "loss", "mlm_accuracy", "sop_accuracy"}
+    assert got[0]["loss"] == pytest.approx(want[0]["loss"], rel=1e-6) and got[0]["mlm_accuracy"] == want[0]["mlm_accuracy"]
 
 
 def test_mirrored_strategy_on_two_devices_equals_one_device(tmp_path, single_device):
-    wait(start_child("distributed", tmp_path, 2, "lamb"))
-    assert_same_run(tmp_path, single_device)
+    wait(start_child("distributed", tmp_path / "run", 2, "lamb"))
+    assert_same_run(tmp_path / "run", single_device)
+    # A second train() in that process, with other shapes, runs too (the strategy is reused).
+    second = [r for r in MetricsLog(tmp_path / "run-classify").records() if r["split"] == "train"]
+    assert [r["step"] for r in second] == [1, 2] and all(np.isfinite(r["loss"]) for r in second)
 
 
 def free_ports(count: int) -> list[int]:

@@ -1,7 +1,7 @@
 """Training runs the loop tests start in a child process (killed mid-way, or with 2 logical CPUs).
 
     python -m tests.tf.training_loop_child resume <output_dir> <seconds per micro-batch>
-    python -m tests.tf.training_loop_child distributed <output_dir> <replicas> <optimizer>
+    python -m tests.tf.training_loop_child distributed <output_dir> <replicas> <optimizer>   (then a classify run in <output_dir>-classify)
     python -m tests.tf.training_loop_child multiworker <output_dir> <worker index> <port>,<port> <optimizer>
 """
 
@@ -58,17 +58,21 @@ def resume_run(output_dir: str, delay: float = 0.0) -> dict:
     return train(args, config, SlowStream(stream, delay) if delay else stream)
 
 
-def distributed_run(output_dir: str, optimizer: str) -> dict:
-    """2 steps of 2 micro-batches of 4 rows, clipping and weight decay active, dropout off."""
+def distributed_run(output_dir: str, optimizer: str, task: str = "pretrain") -> dict:
+    """2 steps of 2 micro-batches of 4 rows, clipping and weight decay active, dropout off; an
+    evaluation at the end."""
+    import numpy as np
+
     from albert_core.training import TrainingArguments
     from albert_tf.training import train
-    from tests.tf.training_loop_data import TinyStream, tiny_config
+    from tests.tf.training_loop_data import TinyEval, TinyStream, micro_batch, tiny_config
 
-    config = tiny_config("pretrain")
-    stream = TinyStream.random("pretrain", config, rows=4, count=4)
+    config = tiny_config(task)
+    stream = TinyStream.random(task, config, rows=4, count=4)
+    eval_source = TinyEval([micro_batch(task, 3, np.random.default_rng(5), config) for _ in range(2)])
     args = TrainingArguments(
         output_dir=output_dir,
-        task="pretrain",
+        task=task,
         optimizer=optimizer,
         learning_rate=1e-2,
         weight_decay=0.1,
@@ -80,7 +84,7 @@ def distributed_run(output_dir: str, optimizer: str) -> dict:
         progress=False,
         extra={"jit_compile": False},
     )
-    return train(args, config, stream)
+    return train(args, config, stream, eval_source)
 
 
 if __name__ == "__main__":
@@ -93,6 +97,8 @@ if __name__ == "__main__":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(sys.argv[3]))
         distributed_run(output_dir, sys.argv[4])
+        # A second run in the same process, with other variables (other collective-op shapes).
+        distributed_run(output_dir + "-classify", sys.argv[4], task="classify")
     elif command == "multiworker":
         # One worker of a local two-process cluster (MultiWorkerMirroredStrategy via TF_CONFIG).
         workers = [f"localhost:{port}" for port in sys.argv[4].split(",")]
