@@ -24,7 +24,7 @@ from albert_core.checkpoint import match_state, save_checkpoint
 from albert_core.config import AlbertConfig
 from albert_core.schema import ARCHITECTURES, Head
 from albert_core.training import CheckpointDir, MetricsLog, TrainerState, TrainingArguments, plot_loss_curve
-from albert_core.training.checkpoints import ResumeError
+from albert_core.training.checkpoints import OPTIMIZER_DIR, ResumeError
 
 from .. import MODEL_FOR_HEAD
 from ..weights import canonical_variables
@@ -100,14 +100,15 @@ class _Run:
             optimizer = make_optimizer(args, canonical_variables(self.model), schedule_offset=self.schedule_offset)
             self.trainer = StepModel(self.model, args.task, args.grad_accum_steps, dropout=args.dropout)
             # XLA for the step on one device (args.extra["jit_compile"] = False turns it off, e.g. for
-            # tiny test models where compiling costs more than it saves); tf.distribute's
-            # cross-device sums run outside XLA.
+            # tiny test models where compiling costs more than it saves); with several replicas no
+            # XLA, as Keras' own default under a tf.distribute strategy.
             jit = bool(args.extra.get("jit_compile", True)) and self.strategy.num_replicas_in_sync == 1
             self.trainer.compile(optimizer=optimizer, jit_compile=jit)
             optimizer.build(self.trainer.trainable_variables)
             if resume.same_backend:
-                self.schedule_offset = read_optimizer_state(optimizer, resume.folder / "optimizer")
+                self.schedule_offset = read_optimizer_state(optimizer, resume.folder / OPTIMIZER_DIR)
                 restore_rng_state(self.model, resume.state.rng)
+                logger.info("resuming from %s (step %d, micro-batch %d)", resume.folder, resume.step, resume.state.micro_batches)
         self.optimizer = optimizer
 
     # ----- what the callbacks do -----------------------------------------------------------------
