@@ -21,7 +21,7 @@ from albert_tf.training import LinearWarmupDecay, make_optimizer, train
 from albert_tf.training.objective import micro_batch_loss
 from albert_tf.training.state import OPTIMIZER_FILE
 from albert_tf.weights import canonical_variables
-from tests.tf.training_loop_data import TinyEval, TinyStream, concatenated, micro_batch, tiny_config
+from tests.tf.training_loop_data import concatenated, eval_set, micro_batch, random_stream, tiny_config
 
 
 def run_args(tmp_path, name="run", **overrides) -> TrainingArguments:
@@ -101,7 +101,7 @@ def test_weight_decay_mask_of_a_model_is_albert_core_s_rule(tmp_path):
 
 def test_accumulating_two_micro_batches_equals_one_batch_of_their_rows(tmp_path):
     config = tiny_config()
-    small = TinyStream.random("pretrain", config, rows=2, count=4)  # 1 to 5 MLM labels per row
+    small = random_stream("pretrain", config, rows=2, count=4)  # 1 to 5 MLM labels per row
     counts = [int(np.sum(b["labels"] != -100)) for b in small.batches]
     assert len(set(counts)) > 1  # uneven label counts per micro-batch
     init = albert_tf.AlbertForPreTraining(config).canonical_state()
@@ -139,8 +139,8 @@ EVAL_METRICS = {
 @pytest.mark.parametrize("task", list(TASKS))
 def test_every_task_trains_logs_checkpoints_and_saves_loadable_weights(tmp_path, task, caplog):
     config = tiny_config(task)
-    stream = TinyStream.random(task, config)
-    eval_source = TinyEval([micro_batch(task, 3, np.random.default_rng(7), config) for _ in range(2)])
+    stream = random_stream(task, config)
+    eval_source = eval_set(task, config, seed=7)
     args = run_args(tmp_path, task=task, max_steps=2, save_every=1, keep_checkpoints=1, eval_every=1)
     with caplog.at_level(logging.WARNING, logger="albert_tf.training.loop"):
         metrics = train(args, config, stream, eval_source)
@@ -176,7 +176,7 @@ def test_xla_step_equals_eager_step(tmp_path):
     init = albert_tf.AlbertForPreTraining(config).canonical_state()
     for jit in (True, False):
         args = run_args(tmp_path, f"jit-{jit}", grad_accum_steps=2, dropout=False, extra={"jit_compile": jit})
-        train(args, config, TinyStream.random("pretrain", config, rows=2), init_weights=init)
+        train(args, config, random_stream("pretrain", config, rows=2), init_weights=init)
     a, b = load_checkpoint(tmp_path / "jit-True")[1], load_checkpoint(tmp_path / "jit-False")[1]
     assert max(float(np.abs(a[k] - b[k]).max()) for k in a) <= 1e-5
     assert train_losses(tmp_path / "jit-True") == pytest.approx(train_losses(tmp_path / "jit-False"), rel=1e-5)
@@ -186,7 +186,7 @@ def test_xla_step_equals_eager_step(tmp_path):
 def test_mixed_precision_trains_with_float32_parameters(tmp_path, precision):
     config = tiny_config()
     args = run_args(tmp_path, precision=precision, max_steps=3, learning_rate=3e-3)
-    train(args, config, TinyStream.random("pretrain", config, count=1))  # the same batch every step
+    train(args, config, random_stream("pretrain", config, count=1))  # the same batch every step
     losses = train_losses(tmp_path / "run")
     assert all(np.isfinite(list(losses.values()))) and losses[3] < losses[1]
     weights = load_checkpoint(tmp_path / "run")[1]
@@ -199,7 +199,7 @@ def test_restart_from_another_backend_s_checkpoint_keeps_weights_and_restarts_th
     out = tmp_path / "run"
     state = TrainerState(step=2, micro_batches=2, backend="torch", task="pretrain")
     CheckpointDir(out).save(state, config, foreign)
-    stream = TinyStream.random("pretrain", config)
+    stream = random_stream("pretrain", config)
     args = run_args(tmp_path, max_steps=4, warmup_steps=0, dropout=False, save_every=10)
     with caplog.at_level(logging.WARNING, logger="albert_tf.training.loop"):
         train(args, config, stream)
@@ -226,14 +226,14 @@ def test_a_checkpoint_of_another_task_is_refused(tmp_path):
     weights = albert_tf.AlbertForPreTraining(config).canonical_state()
     CheckpointDir(out).save(TrainerState(step=1, micro_batches=1, backend="tf", task="classify"), config, weights)
     with pytest.raises(ResumeError, match="'classify' checkpoint; this run's task is 'pretrain'"):
-        train(run_args(tmp_path), config, TinyStream.random("pretrain", config))
+        train(run_args(tmp_path), config, random_stream("pretrain", config))
 
 
 def test_without_matplotlib_a_warning_replaces_the_chart_and_the_keras_policy_is_left_as_found(tmp_path, caplog, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
     config = tiny_config()
     with caplog.at_level(logging.WARNING, logger="albert_tf.training.loop"):
-        train(run_args(tmp_path, precision="bf16", max_steps=1), config, TinyStream.random("pretrain", config))
+        train(run_args(tmp_path, precision="bf16", max_steps=1), config, random_stream("pretrain", config))
     assert "no loss-curve chart" in caplog.text and not (tmp_path / "run" / "loss_curve.png").exists()
     assert (tmp_path / "run" / "metrics.csv").is_file()
     assert keras.mixed_precision.global_policy().name == "float32"  # bf16 was the model's own policy

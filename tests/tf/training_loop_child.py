@@ -40,10 +40,10 @@ def resume_run(output_dir: str, delay: float = 0.0) -> dict:
     """A tiny pretraining run with dropout on: 8 steps of 2 micro-batches, a checkpoint every 2."""
     from albert_core.training import TrainingArguments
     from albert_tf.training import train
-    from tests.tf.training_loop_data import TinyStream, tiny_config
+    from tests.tf.training_loop_data import random_stream, tiny_config
 
     config = tiny_config("pretrain", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    stream = TinyStream.random("pretrain", config, rows=2, count=16)
+    stream = random_stream("pretrain", config, rows=2, count=16)
     args = TrainingArguments(
         output_dir=output_dir,
         task="pretrain",
@@ -61,15 +61,13 @@ def resume_run(output_dir: str, delay: float = 0.0) -> dict:
 def distributed_run(output_dir: str, optimizer: str, task: str = "pretrain") -> dict:
     """2 steps of 2 micro-batches of 4 rows, clipping and weight decay active, dropout off; an
     evaluation at the end."""
-    import numpy as np
-
     from albert_core.training import TrainingArguments
     from albert_tf.training import train
-    from tests.tf.training_loop_data import TinyEval, TinyStream, micro_batch, tiny_config
+    from tests.tf.training_loop_data import eval_set, random_stream, tiny_config
 
     config = tiny_config(task)
-    stream = TinyStream.random(task, config, rows=4, count=4)
-    eval_source = TinyEval([micro_batch(task, 3, np.random.default_rng(5), config) for _ in range(2)])
+    stream = random_stream(task, config, rows=4, count=4)
+    eval_source = eval_set(task, config, seed=5)
     args = TrainingArguments(
         output_dir=output_dir,
         task=task,

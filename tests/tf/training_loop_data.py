@@ -1,11 +1,13 @@
-"""Tiny, fixed data for the training-loop tests: a stream with the data streams' interface (a cycle
-of fixed random micro-batches) and an eval source, for every task; plus the tiny config."""
+"""Tiny, fixed data for the training-loop tests: random micro-batches of every task behind
+albert_core's BatchList (the stream interface: a cycle of fixed micro-batches; and an eval set);
+plus the tiny config."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from albert_core import AlbertConfig
+from albert_core.data.batches import BatchList
 
 TINY = dict(
     vocab_size=64,
@@ -54,41 +56,18 @@ def micro_batch(task: str, rows: int, rng: np.random.Generator, config: AlbertCo
     return batch
 
 
-class TinyStream:
-    """`batch_size`, `position`, `seek`, and micro-batches forever (a cycle of `count` fixed ones)."""
-
-    def __init__(self, batches: list[dict[str, np.ndarray]]):
-        self.batches = batches
-        self.batch_size = batches[0]["input_ids"].shape[0]
-        self.position = 0
-
-    @classmethod
-    def random(cls, task: str, config: AlbertConfig, rows: int = 4, count: int = 8, seed: int = 0) -> "TinyStream":
-        rng = np.random.default_rng(seed)
-        return cls([micro_batch(task, rows, rng, config) for _ in range(count)])
-
-    def seek(self, position: int) -> None:
-        self.position = position
-
-    def __iter__(self):
-        while True:
-            batch = self.batches[self.position % len(self.batches)]
-            self.position += 1
-            yield batch
+def random_stream(task: str, config: AlbertConfig, rows: int = 4, count: int = 8, seed: int = 0) -> BatchList:
+    """A training stream cycling `count` fixed random micro-batches of `rows` rows."""
+    rng = np.random.default_rng(seed)
+    return BatchList(micro_batch(task, rows, rng, config) for _ in range(count))
 
 
-class TinyEval:
-    def __init__(self, batches: list[dict[str, np.ndarray]]):
-        self.batches = batches
-
-    def eval_batches(self):
-        return iter(self.batches)
+def eval_set(task: str, config: AlbertConfig, rows: int = 3, count: int = 2, seed: int = 7) -> BatchList:
+    rng = np.random.default_rng(seed)
+    return BatchList(micro_batch(task, rows, rng, config) for _ in range(count))
 
 
-def concatenated(stream: TinyStream, group: int) -> TinyStream:
+def concatenated(stream: BatchList, group: int) -> BatchList:
     """The same rows as `stream`, `group` micro-batches joined into one."""
     batches = stream.batches
-    joined = [
-        {k: np.concatenate([b[k] for b in batches[i : i + group]]) for k in batches[0]} for i in range(0, len(batches), group)
-    ]
-    return TinyStream(joined)
+    return BatchList({k: np.concatenate([b[k] for b in batches[i : i + group]]) for k in batches[0]} for i in range(0, len(batches), group))
