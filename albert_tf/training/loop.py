@@ -20,7 +20,7 @@ import logging
 import keras
 import numpy as np
 
-from albert_core.checkpoint import match_state, save_checkpoint
+from albert_core.checkpoint import match_state
 from albert_core.config import AlbertConfig
 from albert_core.schema import ARCHITECTURES, Head
 from albert_core.training import CheckpointDir, MetricsLog, TrainerState, TrainingArguments, plot_loss_curve
@@ -167,7 +167,7 @@ class _Run:
             self.evaluate(last)
         if last not in CheckpointDir(args.output_dir).steps():
             self.save(last)
-        save_checkpoint(args.output_dir, self.config, self.model.canonical_state())
+        CheckpointDir(args.output_dir).save_final(self.config, self.model.canonical_state())
         self.log.write_csv()
         try:
             plot_loss_curve(args.output_dir, title=f"{args.task} (tf)")
