@@ -14,6 +14,7 @@ from albert_core.checkpoint import load_checkpoint
 from albert_core.cli.parity import STEP_LR_FRACTION
 from albert_core.cli.runners import installed_backends
 from albert_core.config import AlbertConfig
+from albert_core.data.batches import BatchList
 from albert_core.schema import Head
 from albert_core.training import TrainingArguments, learning_rate_at
 
@@ -26,22 +27,6 @@ CONFIG = AlbertConfig(
     num_attention_heads=4, intermediate_size=48, max_position_embeddings=32,
 )
 SEQ, ROWS, STEPS, ACCUM = 16, 4, 3, 2
-
-
-class FixedStream:
-    """The stream interface (batch_size, position, seek, iteration) over fixed pretraining micro-batches."""
-
-    def __init__(self, batches):
-        self.batches, self.position, self.batch_size = batches, 0, batches[0]["input_ids"].shape[0]
-
-    def seek(self, position: int) -> None:
-        self.position = position
-
-    def __iter__(self):
-        while True:
-            batch = self.batches[self.position % len(self.batches)]
-            self.position += 1
-            yield batch
 
 
 def pretraining_batches(count: int) -> list[dict[str, np.ndarray]]:
@@ -73,7 +58,7 @@ def train_with(backend: str, optimizer: str, tmp_path, init):
         max_grad_norm=0.5, dropout=False, log_every=1, eval_every=STEPS, save_every=STEPS, progress=False, seed=0,
     )
     train = importlib.import_module(f"albert_{backend}.training").train
-    train(args, CONFIG, FixedStream(pretraining_batches(STEPS * ACCUM)), None, init_weights=dict(init))
+    train(args, CONFIG, BatchList(pretraining_batches(STEPS * ACCUM)), None, init_weights=dict(init))
     _, state = load_checkpoint(args.output_dir)
     return state
 

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from albert_core.config import AlbertConfig
+from albert_core.data.batches import BatchList
 
 SEQ = 16
 CHOICES = 3
@@ -87,30 +88,8 @@ class RandomStream:
             yield batch
 
 
-class ListStream:
-    """Endless stream cycling through fixed micro-batches."""
-
-    def __init__(self, batches: list[dict[str, np.ndarray]]):
-        self.batches = batches
-        self.batch_size = batches[0]["input_ids"].shape[0]
-        self.position = 0
-
-    def seek(self, position: int) -> None:
-        self.position = position
-
-    def __iter__(self):
-        while True:
-            batch = self.batches[self.position % len(self.batches)]
-            self.position += 1
-            yield batch
-
-
-class ListEvalSource:
-    def __init__(self, batches: list[dict[str, np.ndarray]]):
-        self.batches = batches
-
-    def eval_batches(self):
-        return iter(self.batches)
+# Fixed micro-batches as a stream and as an eval set: albert_core's BatchList.
+ListStream = ListEvalSource = BatchList
 
 
 def concat(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
