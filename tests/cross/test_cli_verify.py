@@ -45,6 +45,17 @@ class PerturbedTorch(runners.TorchRunner):
         return model
 
 
+def test_verify_passes_on_the_shipped_model(capsys):
+    """Issue 10: `albert verify weights/albert-tiny-pydocs` passes (every backend + HF) and prints its table."""
+    shipped = HF_TINY.parents[2] / "weights" / "albert-tiny-pydocs"
+    assert main(["verify", str(shipped), "--reference", "hf"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("pretraining ")]
+    assert {"loss", "prediction_logits", "sop_logits"} <= {row[1] for row in rows}
+    assert len([row for row in rows if row[1].startswith("hidden_states")]) == 7  # embeddings + 6 layer steps
+    assert all("FAIL" not in line for line in out.splitlines())
+
+
 def test_a_parameter_changed_in_one_backend_fails_and_names_the_outputs(monkeypatch, capsys):
     monkeypatch.setitem(runners.RUNNERS, "torch", PerturbedTorch)
     path = HF_TINY / "tiny-g2k2" / "pretraining" / "model.safetensors"
