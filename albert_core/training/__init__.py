@@ -8,7 +8,7 @@ The loops themselves live in each backend (`albert_torch.training`, `albert_tf.t
 
 from .arguments import TASKS, TrainingArguments
 from .checkpoints import CheckpointDir, TrainerState
-from .evaluation import make_evaluator
+from .evaluation import EvalLoss, make_evaluator
 from .metrics_log import MetricsLog, plot_loss_curve
 from .objective import LOSS_PARTS, LossPart, add_loss_counts, decays_weight, model_inputs_and_labels
 from .schedule import learning_rate_at
@@ -20,6 +20,7 @@ __all__ = [
     "CheckpointDir",
     "TrainerState",
     "make_evaluator",
+    "EvalLoss",
     "MetricsLog",
     "plot_loss_curve",
     "LOSS_PARTS",

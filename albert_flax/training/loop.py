@@ -27,11 +27,11 @@ from albert_core.checkpoint import match_state
 from albert_core.config import AlbertConfig
 from albert_core.schema import ARCHITECTURES, Head
 from albert_core.training import (
-    LOSS_PARTS,
     CheckpointDir,
     MetricsLog,
     TrainerState,
     TrainingArguments,
+    EvalLoss,
     make_evaluator,
     model_inputs_and_labels,
     plot_loss_curve,
@@ -213,17 +213,16 @@ def _evaluate(eval_step, params, eval_source, args, config, parallel: DataParall
     """Run the eval set with dropout off; log and return {"eval_loss", "eval_<metric>"...}: the loss as
     training defines it (Σ_parts weight × mean cross-entropy of the part) and the task's Evaluator metrics."""
     evaluator = make_evaluator(args.task, eval_source, config)
-    sums = {part.name: [0.0, 0] for part in LOSS_PARTS[args.task]}
+    loss = EvalLoss(args.task)
     batches: Iterable = itertools.islice(eval_source.eval_batches(), args.eval_batches)
     for batch in batches:
         logits, part_sums = to_host(eval_step(params, parallel.shard_eval(_model_batch(args.task, batch))))
         for name, (total, count) in part_sums.items():
-            sums[name][0] += float(total)
-            sums[name][1] += int(count)
+            loss.add(name, total, count)
         if evaluator is not None:
             evaluator.update(batch, logits)
     metrics = evaluator.result() if evaluator is not None else {}
-    metrics["loss"] = sum(part.weight * sums[part.name][0] / max(sums[part.name][1], 1) for part in LOSS_PARTS[args.task])
+    metrics["loss"] = loss.value()
     if parallel.is_chief:
         log.log(step, "eval", **metrics)
     return _prefixed("eval", metrics)

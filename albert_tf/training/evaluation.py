@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
-from albert_core.training import LOSS_PARTS, make_evaluator, model_inputs_and_labels
+from albert_core.training import LOSS_PARTS, EvalLoss, make_evaluator, model_inputs_and_labels
 
 from .objective import summed_cross_entropy
 
@@ -25,19 +25,17 @@ class Evaluation:
 
     def run(self) -> dict[str, float]:
         parts = LOSS_PARTS[self.task]
-        summed = {part.name: 0.0 for part in parts}
-        counted = {part.name: 0 for part in parts}
+        loss = EvalLoss(self.task)
         evaluator = make_evaluator(self.task, self.source, self.config)
         for batch in itertools.islice(self.source.eval_batches(), self.max_batches):
             inputs, labels, _ = model_inputs_and_labels(self.task, batch)
             outputs = {k: np.asarray(v) for k, v in self.forward(inputs).items()}
             for part in parts:
-                summed[part.name] += float(summed_cross_entropy(outputs[part.logits_key], labels[part.label_key]))
-                counted[part.name] += part.count(labels[part.label_key])
+                loss.add(part.name, float(summed_cross_entropy(outputs[part.logits_key], labels[part.label_key])), part.count(labels[part.label_key]))
             if evaluator is not None:
                 evaluator.update(batch, outputs)
-        if not any(counted.values()):
+        if not loss.labelled:
             raise ValueError("the eval source yielded no labelled batches")
         metrics = evaluator.result() if evaluator is not None else {}
-        metrics["loss"] = sum(part.weight * summed[part.name] / max(counted[part.name], 1) for part in parts)
+        metrics["loss"] = loss.value()
         return metrics

@@ -10,23 +10,11 @@ from typing import Callable, ContextManager
 
 import torch
 
-from albert_core.config import AlbertConfig
-from albert_core.data.metrics import Evaluator
-from albert_core.training import LOSS_PARTS, model_inputs_and_labels
+from albert_core.training import LOSS_PARTS, EvalLoss, make_evaluator, model_inputs_and_labels
 
 from ..weights import tensor_to_numpy
 from .objective import cross_entropy_sum
 from .tensors import to_device
-
-
-def task_evaluator(task: str, eval_source, config: AlbertConfig) -> Evaluator | None:
-    """The eval set's own Evaluator when it offers one (it knows its label names and QA examples);
-    else a plain one from the config; None for QA, whose metrics need the examples' texts."""
-    if hasattr(eval_source, "evaluator"):
-        return eval_source.evaluator()
-    if task == "qa":
-        return None
-    return Evaluator(task, id2label=config.id2label if task == "tag" else None)
 
 
 def numpy_outputs(outputs) -> dict:
@@ -49,9 +37,8 @@ def evaluate(
     """{"loss", and the Evaluator's metrics} over the first `max_batches` micro-batches of
     eval_source.eval_batches() (all of them when None)."""
     parts = LOSS_PARTS[task]
-    sums = {part.name: 0.0 for part in parts}
-    counts = {part.name: 0 for part in parts}
-    evaluator = task_evaluator(task, eval_source, model.config)
+    loss = EvalLoss(task)
+    evaluator = make_evaluator(task, eval_source, model.config)
     was_training = model.training
     model.eval()
     try:
@@ -60,12 +47,11 @@ def evaluate(
             with autocast():
                 outputs = model(**to_device(inputs, model.device))
             for part in parts:
-                sums[part.name] += float(cross_entropy_sum(part, outputs, labels))
-                counts[part.name] += part.count(labels[part.label_key])
+                loss.add(part.name, float(cross_entropy_sum(part, outputs, labels)), part.count(labels[part.label_key]))
             if evaluator is not None:
                 evaluator.update(batch, numpy_outputs(outputs))
     finally:
         model.train(was_training)
     metrics = evaluator.result() if evaluator is not None else {}
-    metrics["loss"] = sum(part.weight * sums[part.name] / max(counts[part.name], 1) for part in parts)
+    metrics["loss"] = loss.value()
     return metrics

@@ -111,3 +111,14 @@ def test_final_weights_go_beside_the_checkpoints(tmp_path):
     _, loaded = load_checkpoint(tmp_path)
     assert all(np.array_equal(loaded[k], v) for k, v in weights.items())
     assert ckpt.steps() == [1] and (tmp_path / "spiece.model").read_bytes() == b"tokenizer"
+
+
+def test_eval_loss_weights_each_part_by_its_own_label_count():
+    from albert_core.training import EvalLoss
+
+    loss = EvalLoss("qa")  # start and end parts, weight 1/2 each
+    loss.add("start", 6.0, 3)
+    loss.add("start", 2.0, 1)
+    loss.add("end", 4.0, 4)
+    assert loss.labelled and loss.value() == 0.5 * (8.0 / 4) + 0.5 * (4.0 / 4)
+    assert not EvalLoss("classify").labelled
