@@ -8,6 +8,7 @@ measurement runs in a fresh process: it imports what it needs, notes its RSS, ti
 then reports its peak RSS (VmHWM: the high-water mark of that process image; getrusage's ru_maxrss
 would not do, Linux carries it over from the forking parent across exec). The file is read once beforehand so every run finds it
 in the page cache; the candidates are interleaved (A B C, A B C, ...) and medians are reported.
+The measuring code is albert_core.bench.checkpoint_bench.
 
 Candidates:
 - `safetensors.numpy.load_file(path)`: the reference: every tensor copied into numpy memory.
@@ -24,7 +25,6 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,55 +32,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Each child: imports, baseline RSS, timed call, peak RSS. {path} and {folder} are filled in.
-CHILD = """
-import json, time, sys
-sys.path.insert(0, {root!r})
-{imports}
-def status_kib(field):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-before = status_kib("VmRSS")
-start = time.perf_counter()
-result = {call}
-elapsed = time.perf_counter() - start
-peak = status_kib("VmHWM")
-print(json.dumps({{"seconds": elapsed, "peak_mib": peak / 1024, "baseline_mib": before / 1024, "tensors": len(result)}}))
-"""
+from albert_core.bench.checkpoint_bench import (  # noqa: E402
+    LOAD_CANDIDATES,
+    build_checkpoint,
+    build_checkpoint_in_child,
+    interleaved_runs,
+    warm_page_cache,
+)
 
-CANDIDATES = {
-    "safetensors.numpy.load_file": ("from safetensors.numpy import load_file", "load_file({path!r})"),
-    "albert load_checkpoint": ("from albert_core.checkpoint import load_checkpoint", "load_checkpoint({folder!r})[1]"),
-    "albert read_safetensors (lazy, untouched)": (
-        "from albert_core.checkpoint.safetensors_io import read_safetensors",
-        "read_safetensors({path!r})",
-    ),
-}
-
-
-def build_checkpoint(folder: Path) -> Path:
-    import numpy as np
-
-    from albert_core.checkpoint import save_checkpoint
-    from albert_core.presets import preset_config
-    from albert_core.schema import tensor_specs
-
-    config = preset_config("albert-xxlarge-v2", architectures=["AlbertForMaskedLM"])
-    rng = np.random.default_rng(0)
-    state = {
-        spec.name: rng.standard_normal(spec.shape, dtype=np.float32) * np.float32(0.02)
-        for spec in tensor_specs(config, "masked_lm")
-        if spec.tied_to is None
-    }
-    save_checkpoint(folder, config, state)
-    return folder / "model.safetensors"
-
-
-def run_child(name: str, path: Path, folder: Path) -> dict:
-    imports, call = CANDIDATES[name]
-    code = CHILD.format(root=str(ROOT), imports=imports, call=call.format(path=str(path), folder=str(folder)))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+__all__ = ["build_checkpoint", "main"]  # build_checkpoint: kept importable from here for older callers
 
 
 def main() -> None:
@@ -93,17 +53,10 @@ def main() -> None:
     path = folder / "model.safetensors"
     if not path.exists():
         print(f"building {path} ...", flush=True)
-        code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench_checkpoint_load import build_checkpoint; from pathlib import Path; build_checkpoint(Path({str(folder)!r}))"
-        subprocess.run([sys.executable, "-c", code], check=True)
+        build_checkpoint_in_child(folder)
     size_mib = path.stat().st_size / 2**20
-    with open(path, "rb") as f:  # into the page cache, so no candidate pays the first disk read
-        while f.read(64 << 20):
-            pass
-
-    runs: dict[str, list[dict]] = {name: [] for name in CANDIDATES}
-    for _ in range(args.repeats):
-        for name in CANDIDATES:
-            runs[name].append(run_child(name, path, folder))
+    warm_page_cache(path)
+    runs = interleaved_runs(LOAD_CANDIDATES, path, folder, args.repeats)
 
     import numpy
     import safetensors

@@ -5,7 +5,8 @@
 All tokenizers load the same spiece.model and encode the same texts (paragraphs of the pydocs
 corpus, built on first use) as one batch call with padding, in one process; the runs are
 interleaved (A B C D, A B C D, ...) so drift of the machine hits all alike, and the median is
-reported. HF is optional: without transformers only our rows are printed.
+reported. HF is optional: without transformers only our rows are printed. The measuring code is
+albert_core.bench.tokenizer_bench (`albert bench` runs it too).
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,18 +22,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("USE_TF", "0")
 os.environ.setdefault("USE_FLAX", "0")
 
-from albert_core.corpus import build_corpus  # noqa: E402
-from albert_core.tokenizer import AlbertTokenizer  # noqa: E402
-
-MODEL = ROOT / "tests/fixtures/spiece/spiece.model"
-
-
-def load_texts(n: int) -> list[str]:
-    corpus = ROOT / "corpus_cache/pydocs"
-    if not (corpus / "train.txt").exists():
-        build_corpus(corpus)
-    lines = [l for l in (corpus / "train.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
-    return lines[:n]
+from albert_core.bench.tokenizer_bench import (  # noqa: E402
+    count_tokens,
+    interleaved_times,
+    pydocs_texts,
+    summary_rows,
+    tokenizer_candidates,
+)
 
 
 def main() -> None:
@@ -44,40 +37,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    texts = load_texts(args.texts)
-    ours = AlbertTokenizer(MODEL)
-    candidates = {
-        "albert AlbertTokenizer": lambda: ours(texts, padding=True),
-        "albert AlbertTokenizer (offsets)": lambda: ours(texts, padding=True, return_offsets_mapping=True),
-    }
-    versions = {"python": platform.python_version()}
-    try:
-        import sentencepiece
-        import tokenizers
-        import transformers
-
-        slow = transformers.AlbertTokenizer(str(MODEL))
-        fast = transformers.AlbertTokenizerFast(vocab_file=str(MODEL))
-        candidates["HF AlbertTokenizer (slow)"] = lambda: slow(texts, padding=True)
-        candidates["HF AlbertTokenizerFast"] = lambda: fast(texts, padding=True)
-        candidates["HF AlbertTokenizerFast (offsets)"] = lambda: fast(texts, padding=True, return_offsets_mapping=True)
-        versions.update(transformers=transformers.__version__, tokenizers=tokenizers.__version__, sentencepiece=sentencepiece.__version__)
-    except ImportError:
+    texts = pydocs_texts(args.texts)
+    candidates, versions = tokenizer_candidates(texts)
+    if "HF AlbertTokenizerFast" not in candidates:
         print("transformers not installed: HF rows skipped", file=sys.stderr)
-    reference = ours(texts)["input_ids"]
-    n_tokens = sum(len(r) for r in reference)
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for name, fn in candidates.items():  # warm-up
-        fn()
-    for _ in range(args.repeats):
-        for name, fn in candidates.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    rows = []
-    for name, ts in times.items():
-        median = statistics.median(ts)
-        rows.append({"tokenizer": name, "median_s": median, "texts_per_s": len(texts) / median, "tokens_per_s": n_tokens / median})
+    n_tokens = count_tokens(texts)
+    rows = summary_rows(interleaved_times(candidates, args.repeats), len(texts), n_tokens)
     print(f"{len(texts)} texts, {n_tokens} tokens, {os.cpu_count()} cores, {versions}")
     print(f"{'tokenizer':36s} {'median s':>9s} {'texts/s':>10s} {'tokens/s':>11s}")
     for r in rows:

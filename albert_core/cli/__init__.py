@@ -11,9 +11,9 @@ import argparse
 import sys
 
 from ..errors import AlbertError
-from . import convert, info, tasks, train, verify
+from . import bench, convert, info, tasks, train, verify
 
-COMMANDS = [info, convert, verify, tasks, train]
+COMMANDS = [info, convert, verify, tasks, train, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
