@@ -1,0 +1,422 @@
+"""albert_torch's rows of `albert bench`: `run_row(spec) -> RowResult` (albert_core.bench.spec).
+
+One row = one model, variant, precision and shape, measured in this process:
+
+- impl "albert": this project's models; impl "hf": HF transformers' PyTorch ALBERT. Both hold the
+  same seeded random canonical state (the one albert_tf's and albert_flax's rows draw) and get the
+  same random ids, so they compute the same function on the same inputs.
+- inference: AlbertModel in eval mode, `model(input_ids=ids, attention_mask=mask)` under
+  `torch.inference_mode()` (the README's call, without gradients). training: AlbertForMaskedLM in
+  train mode, 15% of each row's positions labelled, one call = forward with `labels=`, backward,
+  `torch.optim.AdamW` step (lr 1e-4) and `zero_grad`, the step albert_torch.training takes.
+- variants: "sdpa" (the default), "eager" attention, "sdpa+compile" (`torch.compile(model)`),
+  "sdpa+checkpointing" (`model.gradient_checkpointing_enable()`, training only).
+- precision: fp32; bf16 / fp16 inference casts the model (`from_pretrained(dtype=...)` in
+  docs/torch.md); bf16 / fp16 training keeps float32 parameters and AdamW state and runs the forward
+  under `torch.autocast` (fp16 with a GradScaler), as albert_torch.training does.
+
+A row that cannot run here (no GPU, fp16 on CPU, transformers missing, a variant that means nothing
+for the suite, ...) comes back as RowResult(error=...); run_row does not raise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import statistics
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from albert_core.bench.memory import peak_rss_mib, start_peak_window
+from albert_core.bench.shapes import Gemm, gemms_for
+from albert_core.bench.spec import RowResult, RowSpec
+from albert_core.bench.timing import time_calls
+from albert_core.checkpoint.state import initial_value
+from albert_core.config import AlbertConfig
+from albert_core.presets import PRESETS
+from albert_core.schema import Head, tensor_specs
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+LEARNING_RATE = 1e-4
+MASKED_FRACTION = 0.15
+WEIGHTS_SEED, IDS_SEED, FLOOR_SEED = 0, 1, 2  # weights and inputs: albert_tf's and albert_flax's seeds
+IGNORE_INDEX = -100
+FIRST_ID = 5  # random ids skip the special tokens (pad 0, unk, [CLS], [SEP], [MASK])
+FLOOR_WARMUP, FLOOR_REPEATS = 2, 5
+
+
+@dataclass(frozen=True)
+class Variant:
+    attention: str  # "sdpa" or "eager"
+    compile: bool = False  # torch.compile(model)
+    checkpointing: bool = False  # model.gradient_checkpointing_enable()
+
+
+VARIANT_OPTIONS = {
+    "sdpa": Variant("sdpa"),
+    "eager": Variant("eager"),
+    "sdpa+compile": Variant("sdpa", compile=True),
+    "sdpa+checkpointing": Variant("sdpa", checkpointing=True),
+}
+
+
+def bench_config(model: str) -> AlbertConfig:
+    """The row's model shape: a preset name (albert-base-v2, ...), a config.json, or a folder with one.
+
+    No hub lookup: a benchmark row must not download anything, so any other name is an error.
+    """
+    path = Path(model)
+    if path.exists() or model.split("/")[-1] in PRESETS:
+        return AlbertConfig.from_pretrained(model)
+    raise ValueError(f"RowSpec.model {model!r} is neither a preset ({', '.join(PRESETS)}) nor an existing config.json or folder")
+
+
+def cannot_run(spec: RowSpec) -> str | None:
+    """Why this row cannot run in this process (None: it can)."""
+    if spec.backend != "torch":
+        return f"albert_torch.bench runs torch rows, got backend {spec.backend!r}"
+    if spec.device not in ("cpu", "gpu"):
+        return f"RowSpec.device must be 'cpu' or 'gpu', got {spec.device!r}"
+    if spec.device == "gpu" and not torch.cuda.is_available():
+        return f"no CUDA GPU visible to torch {torch.__version__}"
+    if spec.precision == "fp16" and spec.device == "cpu":
+        return "fp16 rows run on GPU only (on CPU the fast low precision is bf16)"
+    if spec.precision == "bf16" and spec.device == "gpu" and not torch.cuda.is_bf16_supported():
+        return f"this GPU ({torch.cuda.get_device_name()}) has no bfloat16 support"
+    if spec.suite == "inference" and VARIANT_OPTIONS[spec.variant].checkpointing:
+        return "gradient checkpointing is a training variant: without gradients there is nothing to recompute (the row would be the sdpa one)"
+    return None
+
+
+def torch_device(spec: RowSpec) -> torch.device:
+    return torch.device("cuda" if spec.device == "gpu" else "cpu")
+
+
+# ----- models and inputs --------------------------------------------------------------------------
+def random_state(config: AlbertConfig, head: Head, seed: int = WEIGHTS_SEED) -> dict[str, np.ndarray]:
+    """A complete canonical state for `head` drawn as HF initialises (albert_core's initial_value)
+    from `seed` alone: the same weights as albert_tf's and albert_flax's rows of the same model."""
+    rng = np.random.default_rng(seed)
+    return {s.name: initial_value(s, config, rng) for s in tensor_specs(config, head) if s.tied_to is None}
+
+
+def row_inputs(config: AlbertConfig, suite: str, batch: int, seq: int, seed: int = IDS_SEED) -> dict[str, np.ndarray]:
+    """Random ids above the special tokens, an all-ones mask and, for training, MLM labels at
+    round(15% × seq) (at least 1) random positions of every row, -100 elsewhere: the same draw as
+    albert_tf's and albert_flax's rows."""
+    if config.vocab_size <= FIRST_ID:
+        raise ValueError(f"vocab_size {config.vocab_size} leaves no ids above the special tokens (< {FIRST_ID})")
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(FIRST_ID, config.vocab_size, (batch, seq)).astype("int32")
+    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    if suite == "training":
+        count = max(1, round(MASKED_FRACTION * seq))
+        positions = np.argsort(rng.random((batch, seq)), axis=1)[:, :count]
+        labels = np.full_like(ids, IGNORE_INDEX)
+        np.put_along_axis(labels, positions, np.take_along_axis(ids, positions, axis=1), axis=1)
+        inputs["labels"] = labels
+    return inputs
+
+
+def make_batch(spec: RowSpec, config: AlbertConfig, device: torch.device) -> dict[str, torch.Tensor]:
+    """row_inputs as int64 tensors on `device`."""
+    inputs = row_inputs(config, spec.suite, spec.batch, spec.seq)
+    return {name: torch.from_numpy(array).long().to(device) for name, array in inputs.items()}
+
+
+def build_model(spec: RowSpec, config: AlbertConfig) -> torch.nn.Module:
+    """The row's model in float32 on the CPU holding random_state, before any variant switch:
+    ours (AlbertModel / AlbertForMaskedLM) or HF transformers' class of the same name."""
+    import albert_torch
+
+    variant = VARIANT_OPTIONS[spec.variant]
+    head = Head.BASE if spec.suite == "inference" else Head.MASKED_LM
+    cls = albert_torch.MODEL_FOR_HEAD[head]
+    state = random_state(config, head)
+    if spec.impl == "hf":
+        return hf_model_with_state(config, head, cls.__name__, variant.attention, state, cls.canonical_prefix)
+    with torch.device("meta"):  # as from_pretrained: no random init of tensors about to be replaced
+        model = cls(config, attn_implementation=variant.attention)
+    model.load_canonical_state(state)
+    return model
+
+
+def hf_model_with_state(config: AlbertConfig, head: Head, class_name: str, attention: str, state, prefix: str) -> torch.nn.Module:
+    """HF transformers' `class_name` with `attention`, holding the canonical `state` (float32)."""
+    # transformers imports TF and JAX when it sees them unless told not to (slower, +550 MiB RSS);
+    # this only takes effect if it was not imported yet in this process.
+    os.environ.setdefault("USE_TF", "0")
+    os.environ.setdefault("USE_FLAX", "0")
+    try:
+        import transformers
+    except ImportError as exc:
+        raise RuntimeError(f"the hf rows need HF transformers, which is not importable here ({exc})") from exc
+    if head is Head.MASKED_LM and config.mlm_layer_norm_eps not in (None, config.layer_norm_eps):
+        raise ValueError(f"HF transformers cannot represent mlm_layer_norm_eps={config.mlm_layer_norm_eps} (it uses layer_norm_eps)")
+    model = getattr(transformers, class_name)(transformers.AlbertConfig(**config.to_dict(), attn_implementation=attention))
+    # Canonical names minus our prefix are HF's (HF's bare AlbertModel has no `albert.`); the state
+    # holds no tied tensors (the MLM decoder): tie_weights makes them.
+    weights = {name[len(prefix) :]: torch.from_numpy(value) for name, value in state.items()}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    tied = {s.name for s in tensor_specs(config, head) if s.tied_to is not None}
+    missing = [k for k in missing if prefix + k not in tied]
+    if missing or unexpected:
+        raise RuntimeError(f"HF {class_name} did not take the state: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
+    return model
+
+
+def synchronizer(device: torch.device) -> Callable[[], None]:
+    """What a timed call ends with so the clock sees finished work (CPU ops are synchronous)."""
+    return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+
+def inference_call(model, batch, sync) -> Callable[[], torch.Tensor]:
+    def call():
+        with torch.inference_mode():
+            out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        sync()
+        return out
+
+    return call
+
+
+def training_call(model, batch, precision: str, device: torch.device, sync) -> Callable[[], torch.Tensor]:
+    """One optimizer step in albert_torch.training's idiom (AdamW; autocast for bf16/fp16, with a
+    GradScaler for fp16). `model` is what the user calls (maybe compiled); the optimizer holds the
+    parameters, shared with the compiled wrapper."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+    autocast = contextlib.nullcontext if precision == "fp32" else (lambda: torch.autocast(device.type, dtype=DTYPES[precision]))
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    def call():
+        with autocast():
+            loss = model(**batch).loss
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        sync()
+        return loss.detach()
+
+    return call
+
+
+# ----- memory -------------------------------------------------------------------------------------
+def release_free_heap() -> bool:
+    """Hand the C heap's free pages back to the OS (glibc malloc_trim), so the post-load baseline
+    does not hold memory the untimed first call freed, which the timed calls would reuse unseen."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
+def start_memory_window(device: torch.device, built: str) -> tuple[float, str]:
+    """(baseline MiB, what the figure means) at the start of the measured calls; `built` names
+    what the baseline holds."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        return torch.cuda.memory_allocated() / 2**20, (
+            f"memory: torch.cuda.max_memory_allocated over warm-up + timed calls minus memory_allocated after one untimed call at this shape ({built})"
+        )
+    trimmed = release_free_heap()
+    meaning = f"memory: peak RSS over warm-up + timed calls minus the RSS after one untimed call at this shape ({built})"
+    meaning += ", free heap returned by malloc_trim before the baseline" if trimmed else ", no malloc_trim here (not glibc): freed heap may hide part of the peak"
+    return start_peak_window(), meaning
+
+
+def peak_since_window(device: torch.device, baseline: float) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20 - baseline
+    return peak_rss_mib() - baseline
+
+
+# ----- the GEMM floor -----------------------------------------------------------------------------
+def gemm_floor_ms(gemms: list[Gemm], dtype: torch.dtype, device: torch.device) -> float:
+    """Σ count × median ms of each distinct product, torch.matmul at `dtype` on `device`."""
+    counts: dict[tuple[int, int, int, int], int] = {}
+    for g in gemms:
+        counts[(g.batch, g.m, g.k, g.n)] = counts.get((g.batch, g.m, g.k, g.n), 0) + g.count
+    sync = synchronizer(device)
+    # On a GPU one product takes microseconds: time several between synchronisations.
+    inner = 10 if device.type == "cuda" else 1
+    generator = torch.Generator().manual_seed(FLOOR_SEED)
+    total = 0.0
+    for (batch, m, k, n), count in counts.items():
+        lead = (batch,) if batch > 1 else ()
+        a = torch.randn(*lead, m, k, generator=generator).to(device, dtype)
+        b = torch.randn(*lead, k, n, generator=generator).to(device, dtype)
+        for _ in range(FLOOR_WARMUP):
+            torch.matmul(a, b)
+        sync()
+        samples = []
+        for _ in range(FLOOR_REPEATS):
+            start = time.perf_counter()
+            for _ in range(inner):
+                torch.matmul(a, b)
+            sync()
+            samples.append((time.perf_counter() - start) * 1e3 / inner)
+        total += count * statistics.median(samples)
+        del a, b
+    return total
+
+
+# ----- torch.compile bookkeeping ------------------------------------------------------------------
+def compile_counters() -> dict[str, int]:
+    """Dynamo's process-wide counts: graphs compiled, inductor FX-graph cache hits and misses."""
+    from torch._dynamo.utils import counters
+
+    return {
+        "graphs": counters["stats"]["unique_graphs"],
+        "cache hits": counters["inductor"]["fxgraph_cache_hit"],
+        "cache misses": counters["inductor"]["fxgraph_cache_miss"],
+    }
+
+
+def counter_changes(counters: Callable[[], dict[str, int]], before: dict[str, int]) -> dict[str, int]:
+    return {name: value - before[name] for name, value in counters().items()}
+
+
+# ----- one row ------------------------------------------------------------------------------------
+def versions(spec: RowSpec) -> dict[str, str]:
+    found = {"torch": torch.__version__}
+    if spec.impl == "hf":
+        try:
+            import transformers
+
+            found["transformers"] = transformers.__version__
+        except ImportError:
+            pass
+    if spec.device == "gpu" and torch.cuda.is_available():
+        found["cuda"] = str(torch.version.cuda)
+        found["gpu"] = torch.cuda.get_device_name()
+    return found
+
+
+def run_row(spec: RowSpec) -> RowResult:
+    """Measure one torch row; a row that cannot run returns RowResult(error=...) instead of raising."""
+    problem = cannot_run(spec)
+    if problem is not None:
+        return RowResult(spec, versions=versions(spec), error=problem)
+    try:
+        return _measure(spec)
+    except Exception as exc:  # the orchestrator needs a result line for every row, whatever failed
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return RowResult(
+            spec,
+            versions=versions(spec),
+            error=f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})",
+        )
+
+
+@dataclass
+class Measured:
+    first_s: float  # the untimed first call (with torch.compile: tracing and compiling)
+    times_ms: list[float]
+    baseline_mib: float
+    peak_mib: float
+    memory_meaning: str
+    first_compiles: dict[str, int]  # dynamo counts during the first call (compiled rows only)
+    timed_compiles: dict[str, int]  # ... and during warm-up + timed calls (should be no graphs)
+
+
+def measure_calls(call: Callable[[], object], spec: RowSpec, device: torch.device, compiled: bool) -> Measured:
+    """One untimed call, the memory baseline, then spec.warmup + spec.iters calls in the window.
+
+    The untimed call builds what one step leaves for the next (AdamW's moments, lazy kernels,
+    torch.compile's graphs): the baseline holds it, the window does not.
+    """
+    counters = compile_counters if compiled else dict
+    before = counters()
+    start = time.perf_counter()
+    call()
+    first_s = time.perf_counter() - start
+    first_compiles = counter_changes(counters, before)
+    built = "model, inputs" + (", AdamW moments" if spec.suite == "training" else "") + (", compiled graphs" if compiled else "")
+    baseline, meaning = start_memory_window(device, built)
+    before = counters()
+    times_ms, _ = time_calls(call, spec.warmup, spec.iters)
+    peak = peak_since_window(device, baseline)
+    return Measured(first_s, times_ms, baseline, peak, meaning, first_compiles, counter_changes(counters, before))
+
+
+def _measure(spec: RowSpec) -> RowResult:
+    config = bench_config(spec.model)
+    device = torch_device(spec)
+    variant = VARIANT_OPTIONS[spec.variant]
+    dtype = DTYPES[spec.precision]
+    sync = synchronizer(device)
+    model = build_model(spec, config).to(device)
+    batch = make_batch(spec, config, device)
+    notes = []
+    reference = None  # low-precision inference: the same weights' float32 last_hidden_state
+    if spec.suite == "inference":
+        model.eval()
+        notes.append("eval mode, torch.inference_mode()")
+        if spec.precision != "fp32":
+            reference = inference_call(model, batch, sync)().float()
+            model.to(dtype)
+            notes.append(f"weights and activations {dtype} (model.to({dtype}), as from_pretrained(dtype=...))")
+    else:
+        model.train()
+        if variant.checkpointing:
+            model.gradient_checkpointing_enable()
+        if spec.precision != "fp32":
+            scaler = " and a GradScaler" if spec.precision == "fp16" else ""
+            notes.append(f"float32 parameters and AdamW state, forward under torch.autocast({dtype}){scaler}, as albert_torch.training")
+    runnable = torch.compile(model) if variant.compile else model
+    if spec.suite == "inference":
+        call = inference_call(runnable, batch, sync)
+    else:
+        call = training_call(runnable, batch, spec.precision, device, sync)
+
+    measured = measure_calls(call, spec, device, compiled=variant.compile)
+    notes.append(measured.memory_meaning)
+    compile_s = None
+    if variant.compile:
+        compile_s = max(0.0, measured.first_s - statistics.median(measured.times_ms) / 1e3)
+        first = measured.first_compiles
+        # Inductor's on-disk cache (on by default) makes a repeated row compile faster: say which it was.
+        notes.append(
+            "torch.compile(model), default mode; compile_s: the first call minus a timed call's median "
+            f"({first['graphs']} graphs, inductor FX-graph cache {first['cache hits']} hits / {first['cache misses']} misses)"
+        )
+        if measured.timed_compiles["graphs"]:
+            notes.append(f"WARNING: {measured.timed_compiles['graphs']} graphs were compiled during the warm-up and timed calls")
+    max_abs_error = None
+    if reference is not None:
+        max_abs_error = float((call().float() - reference).abs().max())
+        uncompiled = ", uncompiled" if variant.compile else ""
+        notes.append(f"max_abs_error: last_hidden_state against the same model's float32 one{uncompiled}")
+    floor_ms = gemm_floor_ms(gemms_for(spec.suite, config, spec.batch, spec.seq), dtype, device)
+    notes.append(f"floor: torch.matmul of the row's GEMM/bmm shapes in {dtype}, eager (torch.compile calls the same aten GEMMs)")
+    if device.type == "cuda":
+        notes.append(f"float32 matmul precision {torch.get_float32_matmul_precision()!r}")
+    return RowResult(
+        spec,
+        times_ms=measured.times_ms,
+        floor_ms=floor_ms,
+        peak_mib=measured.peak_mib,
+        baseline_mib=measured.baseline_mib,
+        max_abs_error=max_abs_error,
+        compile_s=compile_s,
+        versions=versions(spec),
+        notes="; ".join(notes),
+    )
