@@ -50,7 +50,8 @@ def draw_chart(rows: list[RowResult], path: str | Path) -> str | None:
             axis.bar(xs, [convert(r, r.median_ms) for r in present], width=width * 0.95, label=name)
             floors = [(x, convert(r, r.floor_ms)) for x, r in zip(xs, present) if r.floor_ms]
             if floors:
-                axis.scatter(*zip(*floors), marker="_", s=(width * 400) ** 2 / 40, color="black", zorder=3)
+                x_floor, y_floor = zip(*floors)
+                axis.hlines(y_floor, [x - width * 0.45 for x in x_floor], [x + width * 0.45 for x in x_floor], color="black", linewidth=2, zorder=3)
         axis.set_xticks(range(len(shapes)), [f"{b} x {s}" for b, s in shapes])
         axis.set_yscale("log")
         axis.set_ylabel(unit)

@@ -36,9 +36,12 @@ SUITE_TITLES = {
 
 @lru_cache(maxsize=None)
 def _config(model: str):
+    """The row's config: a preset or a config file that still exists (never the hub: a
+    re-rendered report of a deleted tiny config must not go looking for it online)."""
     from ..config import AlbertConfig
+    from .plan import resolve_model
 
-    return AlbertConfig.from_pretrained(model)
+    return AlbertConfig.from_pretrained(resolve_model(model))
 
 
 def row_flops(spec: RowSpec) -> int | None:

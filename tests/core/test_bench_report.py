@@ -174,3 +174,8 @@ def test_a_results_file_of_something_else_is_refused(tmp_path):
     (tmp_path / "results.json").write_text('{"rows": [{"spec": {"suite": "nap"}}]}')
     with pytest.raises(ValueError, match="not an albert bench results.json"):
         read_json(tmp_path / "results.json")
+
+
+def test_a_row_whose_config_is_gone_keeps_every_metric_but_gflops(tmp_path):
+    (m,) = compute_metrics([row(str(tmp_path / "deleted.json"), times=[20.0], floor_ms=10.0)])
+    assert m.gflops is None and m.floor_fraction == pytest.approx(0.5) and m.per_token_us == pytest.approx(1250.0)
