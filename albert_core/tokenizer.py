@@ -10,13 +10,16 @@ on the same spiece.model:
 3. sentencepiece (its own nmt_nfkc normalisation inside), batch-encoded in C++ threads;
 4. a piece ending in "<digit>," is re-split so the comma stands alone (HF's rule).
 
-Offsets (return_offsets_mapping) come from a character-level alignment kept through step 2 and
-sentencepiece's own byte spans, using the convention of HF's fast tokenizer: a piece's "▁" is the
-whitespace before the word (the last one of a run), special tokens map to (0, 0).
+Offsets (return_offsets_mapping) use the convention of HF's fast tokenizer: a piece's "▁" is the
+whitespace before the word (the last one of a run), special tokens map to (0, 0). They come from
+tokenizer_offsets: most chunks of a batch in numpy, from the piece lengths of one threaded
+sentencepiece call; the rest from an exact per-character alignment (the same answers).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import re
@@ -30,8 +33,8 @@ import numpy as np
 
 from .atomic import atomic_file, atomic_write_text
 from .errors import TokenizerError, require
+from .tokenizer_offsets import SPIECE_UNDERLINE, aligned_preprocess, one_char_alignment, piece_spans, pieces_with_sources
 
-SPIECE_UNDERLINE = "▁"
 VOCAB_FILE = "spiece.model"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
@@ -42,7 +45,7 @@ _PADDING = ("longest", "max_length", "do_not_pad")
 
 
 # ----------------------------------------------------------------------------------------------
-# Text preparation (step 2), plain and with a character alignment
+# Text preparation (step 2)
 # ----------------------------------------------------------------------------------------------
 def lower_each_char(text: str) -> str:
     """HF lower-cases non-special text one character at a time (no final-sigma context)."""
@@ -53,196 +56,11 @@ def preprocess_text(text: str, do_lower_case: bool, remove_space: bool, keep_acc
     """HF AlbertTokenizer.preprocess_text, verbatim in behaviour."""
     out = " ".join(text.strip().split()) if remove_space else text
     out = out.replace("``", '"').replace("''", '"')
-    if not keep_accents:
+    if not keep_accents and not out.isascii():  # NFKD leaves ASCII as it is, with no marks to drop
         out = unicodedata.normalize("NFKD", out)
         out = "".join(ch for ch in out if not unicodedata.combining(ch))
     if do_lower_case:
         out = out.lower()
-    return out
-
-
-_WORD = re.compile(r"\S+")
-
-
-def _collapsed_run_source(text: str, run_end: int) -> int:
-    """The char a collapsed whitespace run ending at run_end is aligned with (HF fast's choice):
-    its last char, except that a closing "\\r\\n" counts as one char, the "\\r"."""
-    last = run_end - 1
-    if text[last] == "\n" and last > 0 and text[last - 1] == "\r":
-        return last - 1
-    return last
-
-
-def _aligned_preprocess(text: str, do_lower_case: bool, remove_space: bool, keep_accents: bool):
-    """preprocess_text(lower_each_char(text)) and, for each output char, the index of its source char.
-
-    Every output char comes from exactly one char of `text`: an expansion (NFKD "ﬁ" -> "fi")
-    repeats the source; a char that replaces several (a collapsed whitespace run, the quote that
-    replaces ``) is aligned with the last of them, as HF's fast tokenizer aligns it.
-    Also returns the source of sentencepiece's dummy prefix "▁": the stripped leading whitespace,
-    else the first char HF fast keeps.
-    """
-    if remove_space and text.isascii() and "``" not in text and "''" not in text:
-        return _aligned_preprocess_ascii(text, do_lower_case)
-    chars = list(text)
-    src = list(range(len(text)))
-    if do_lower_case:
-        new_chars, new_src = [], []
-        for ch, i in zip(chars, src):
-            low = ch.lower()
-            new_chars.extend(low)
-            new_src.extend([i] * len(low))
-        chars, src = new_chars, new_src
-    leading_space = None  # source of the leading whitespace that remove_space strips
-    if remove_space:
-        new_chars, new_src = [], []
-        pending = None  # source of the current whitespace run
-        prev_char = ""
-        for ch, i in zip(chars, src):
-            if ch.isspace():
-                if not (ch == "\n" and pending is not None and prev_char == "\r"):
-                    pending = i
-                prev_char = ch
-                continue
-            prev_char = ch
-            if pending is not None:
-                if new_chars:
-                    new_chars.append(" ")
-                    new_src.append(pending)
-                else:
-                    leading_space = pending
-                pending = None
-            new_chars.append(ch)
-            new_src.append(i)
-        chars, src = new_chars, new_src
-    for pattern in ("``", "''"):
-        new_chars, new_src, k = [], [], 0
-        while k < len(chars):
-            if k + 1 < len(chars) and chars[k] + chars[k + 1] == pattern:
-                new_chars.append('"')
-                new_src.append(src[k + 1])
-                k += 2
-            else:
-                new_chars.append(chars[k])
-                new_src.append(src[k])
-                k += 1
-        chars, src = new_chars, new_src
-    if not keep_accents:
-        new_chars, new_src = [], []
-        for ch, i in zip(chars, src):
-            for part in unicodedata.normalize("NFKD", ch):
-                if not unicodedata.combining(part):
-                    new_chars.append(part)
-                    new_src.append(i)
-        chars, src = new_chars, new_src
-    if do_lower_case:
-        # Whole-string lower() (final sigma depends on context) with per-char lengths, which do not.
-        whole = "".join(chars).lower()
-        new_chars, new_src, pos = [], [], 0
-        for ch, i in zip(chars, src):
-            n = len(ch.lower())
-            new_chars.extend(whole[pos : pos + n])
-            new_src.extend([i] * n)
-            pos += n
-        chars, src = new_chars, new_src
-    # A dropped mark can leave spaces side by side; sentencepiece collapses them, and HF fast aligns
-    # the survivor with the last of the run, so every space of a run takes the last one's source.
-    for k in range(len(chars) - 2, -1, -1):
-        if chars[k] == " " and chars[k + 1] == " ":
-            src[k] = src[k + 1]
-    # Without leading whitespace the dummy "▁" aligns with the first char HF fast keeps (it strips
-    # nonspacing marks such as U+FE0F when keep_accents=False).
-    visible = [i for ch, i in zip(chars, src) if keep_accents or unicodedata.category(ch) != "Mn"]
-    dummy = leading_space if leading_space is not None else (visible or src or [0])[0]
-    if chars and chars[0].isspace():  # a mark dropped after collapsing left a space in front
-        dummy = src[0]
-    return "".join(chars), src, dummy
-
-
-def _aligned_preprocess_ascii(text: str, do_lower_case: bool):
-    """The common case (ASCII, no quote pairs): only whitespace collapsing moves chars."""
-    words = list(_WORD.finditer(text))
-    if not words:
-        return "", [], 0
-    src: list[int] = []
-    previous_end = None
-    for match in words:
-        start, end = match.span()
-        if previous_end is not None:
-            src.append(_collapsed_run_source(text, start))
-        src.extend(range(start, end))
-        previous_end = end
-    first = words[0].start()
-    dummy = _collapsed_run_source(text, first) if first > 0 else first
-    out = " ".join(m.group(0) for m in words)
-    return (out.lower() if do_lower_case else out), src, dummy
-
-
-def _pieces_with_sources(sp, text: str, src: list[int], dummy: int, strip_marks: bool):
-    """(id, piece, (begin, end) in the original text) for each piece sentencepiece cuts `text` into.
-
-    `text` is the prepared chunk and src[k] the original index of its char k. sentencepiece's
-    normaliser (nmt_nfkc) may expand one char into several ("Ⅻ" -> "xii") or fuse several;
-    `normalize(with_offsets=True)` says where each normalised char came from, and the pieces tile
-    the normalised text, so every piece spans exactly its source chars (an expanded char in every
-    piece it feeds, a fused one at its first char: HF fast's alignment). The dummy-prefix "▁"
-    stands for `dummy`. With strip_marks, nonspacing marks (which HF fast strips) span nothing.
-    """
-    try:  # sentencepiece >= 0.2.2: ids and pieces in one call
-        encoded = sp.encode(text, return_type="offset_mapping")
-        ids, pieces = encoded["ids"], encoded["pieces"]
-    except (TypeError, ValueError):
-        ids, pieces = sp.encode(text, out_type=int), sp.encode(text, out_type=str)
-    try:
-        normalized, starts = sp.normalize(text, with_offsets=True)
-    except TypeError:  # sentencepiece < 0.2.1 has no normalize offsets
-        normalized, starts = None, None
-    if normalized is None or sum(len(p) for p in pieces) != len(normalized):
-        return _pieces_with_sources_from_spans(sp, text, src, dummy, ids, pieces)
-    n = len(normalized)
-    if n == 0:
-        return []
-    source = np.minimum(np.asarray(starts[:n], dtype=np.int64), max(len(text) - 1, 0))
-    original = np.asarray(src, dtype=np.int64)[source] if src else np.zeros(n, dtype=np.int64)
-    valid = np.asarray(starts[:n]) < len(text)
-    if normalized[0] == SPIECE_UNDERLINE:
-        valid[0] = False  # the dummy prefix (or the leading space it replaces): stands for `dummy`
-    if strip_marks and not text.isascii():
-        is_mark = np.array([unicodedata.category(text[k]) == "Mn" for k in source]) & valid
-    else:
-        is_mark = np.zeros(n, dtype=bool)
-    bounds = np.cumsum([0] + [len(p) for p in pieces[:-1]])
-    big = np.iinfo(np.int64).max
-
-    def reduce(mask):
-        lo = np.minimum.reduceat(np.where(mask, original, big), bounds)
-        hi = np.maximum.reduceat(np.where(mask, original + 1, -1), bounds)
-        return lo, hi
-
-    lo, hi = reduce(valid & ~is_mark)
-    lo_all, hi_all = reduce(valid)
-    out = []
-    for k, (piece_id, piece) in enumerate(zip(ids, pieces)):
-        a, b = (int(lo[k]), int(hi[k])) if hi[k] >= 0 else (int(lo_all[k]), int(hi_all[k]))
-        if b < 0:
-            a, b = dummy, dummy + 1
-        if k == 0 and piece.startswith(SPIECE_UNDERLINE):
-            a, b = min(a, dummy), max(b, dummy + 1)
-        out.append((piece_id, piece, (a, b)))
-    return out
-
-
-def _pieces_with_sources_from_spans(sp, text, src, dummy, ids, pieces):
-    """Older sentencepiece: its byte spans per piece, mapped to chars, then to the original text."""
-    result = sp.encode(text, out_type="immutable_proto")
-    byte_to_char = np.repeat(np.arange(len(text) + 1), [len(ch.encode()) for ch in text] + [1])
-    out = []
-    for k, (piece_id, piece, p) in enumerate(zip(ids, pieces, result.pieces)):
-        chars = range(int(byte_to_char[p.begin]), int(byte_to_char[p.end]))
-        a, b = (min(src[c] for c in chars), max(src[c] for c in chars) + 1) if len(chars) else (dummy, dummy + 1)
-        if k == 0 and piece.startswith(SPIECE_UNDERLINE):
-            a, b = min(a, dummy), max(b, dummy + 1)
-        out.append((piece_id, piece, (a, b)))
     return out
 
 
@@ -346,6 +164,9 @@ class AlbertTokenizer:
         self._special_pattern = re.compile(
             "(" + "|".join(re.escape(t) for t in sorted(self._special_ids, key=len, reverse=True)) + ")"
         )
+        # Chars whose preparation is known to give one char or not (_maps_each_char_to_one's cache).
+        self._one_char: set[str] = set()
+        self._not_one_char: set[str] = set()
         # Ids whose piece ends in "<digit>,": HF re-splits them so the comma stands alone.
         self._digit_comma_ids = frozenset(
             i for i in range(self.vocab_size) if self._needs_digit_comma_split(self.sp_model.id_to_piece(i))
@@ -545,36 +366,152 @@ class AlbertTokenizer:
             results.append(ids)
         return results
 
-    def _encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        ids: list[int] = []
-        offsets: list[tuple[int, int]] = []
-        parts = self._split_special(text)
-        for chunk, start, special in parts:
-            if special:
-                ids.append(self._special_ids[chunk])
-                begin = start
-                if chunk == self.mask_token:  # it ate the whitespace on its left
-                    while begin > 0 and text[begin - 1].isspace():
-                        begin -= 1
-                offsets.append((begin, start + len(chunk)))
-                continue
-            prepared, src, dummy = _aligned_preprocess(chunk, self.do_lower_case, self.remove_space, self.keep_accents)
-            if not prepared:
-                continue
-            for piece_id, piece, (lo, hi) in _pieces_with_sources(
-                self.sp_model, prepared, src, dummy, strip_marks=not self.keep_accents
-            ):
-                span = (lo + start, hi + start)
-                if offsets:  # keep spans in order where a stripped mark fed its own piece
-                    span = (max(span[0], offsets[-1][0]), max(span[1], offsets[-1][1]))
-                if self._needs_digit_comma_split(piece):
-                    for sub_piece, sub_span in self._split_digit_comma_with_spans(piece, span):
-                        ids.append(self.sp_model.piece_to_id(sub_piece))
-                        offsets.append(sub_span)
+    def _encode_with_offsets(self, texts: list[str], fast: bool = True) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Ids and (begin, end) offsets (no special tokens added) of many texts.
+
+        Most chunks go through the vectorised path (_one_char_chunk_offsets); the others, and any
+        whose pieces do not spell its prepared text, through _append_chunk_exact. fast=False sends
+        every chunk there: the reference the tests hold the fast path to.
+        """
+        split = [self._split_special(t) for t in texts]
+        fast_chunks = self._one_char_chunk_offsets(split) if fast and self.remove_space else {}
+        results = []
+        for text_index, (text, parts) in enumerate(zip(texts, split)):
+            ids: list[int] = []
+            offsets: list[tuple[int, int]] = []
+            for part_index, (chunk, start, special) in enumerate(parts):
+                if special:
+                    ids.append(self._special_ids[chunk])
+                    begin = start
+                    if chunk == self.mask_token:  # it ate the whitespace on its left
+                        while begin > 0 and text[begin - 1].isspace():
+                            begin -= 1
+                    offsets.append((begin, start + len(chunk)))
+                    continue
+                done = fast_chunks.get((text_index, part_index))
+                if done is None:
+                    self._append_chunk_exact(chunk, start, ids, offsets)
+                    continue
+                chunk_ids, spans, pieces = done
+                if pieces is None and (not offsets or (spans[0][0] >= offsets[-1][0] and spans[0][1] >= offsets[-1][1])):
+                    ids.extend(chunk_ids)  # a chunk's own spans already run in order
+                    offsets.extend(spans)
                 else:
-                    ids.append(piece_id)
-                    offsets.append(span)
-        return ids, offsets
+                    pieces = pieces or [self._piece_tables[0][i] for i in chunk_ids]
+                    self._append_pieces(ids, offsets, zip(chunk_ids, pieces, spans))
+            results.append((ids, offsets))
+        return results
+
+    def _append_chunk_exact(self, chunk: str, start: int, ids: list[int], offsets: list[tuple[int, int]]) -> None:
+        """Append the ids and offsets of one chunk from its per-character alignment (any text)."""
+        prepared, src, dummy = aligned_preprocess(chunk, self.do_lower_case, self.remove_space, self.keep_accents)
+        if not prepared:
+            return
+        found = pieces_with_sources(self.sp_model, prepared, src, dummy, strip_marks=not self.keep_accents)
+        self._append_pieces(ids, offsets, ((i, piece, (lo + start, hi + start)) for i, piece, (lo, hi) in found))
+
+    def _append_pieces(self, ids: list[int], offsets: list[tuple[int, int]], pieces) -> None:
+        """Append (id, piece, span) triples: each span kept in order with the one before (a stripped
+        mark can feed a piece of its own), a "<digit>," piece split so the comma stands alone."""
+        for piece_id, piece, span in pieces:
+            if offsets:
+                span = (max(span[0], offsets[-1][0]), max(span[1], offsets[-1][1]))
+            if self._needs_digit_comma_split(piece):
+                for sub_piece, sub_span in self._split_digit_comma_with_spans(piece, span):
+                    ids.append(self.sp_model.piece_to_id(sub_piece))
+                    offsets.append(sub_span)
+            else:
+                ids.append(piece_id)
+                offsets.append(span)
+
+    @functools.cached_property
+    def _piece_tables(self) -> tuple[list[str], np.ndarray]:
+        """Every id's piece and its length in chars (built on first use of the offsets path)."""
+        pieces = [self.sp_model.id_to_piece(i) for i in range(self.vocab_size)]
+        return pieces, np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+
+    def _maps_each_char_to_one(self, chunk: str) -> bool:
+        """Whether preparing chunk (beyond collapsing whitespace) turns each char into one char that
+        is neither whitespace nor a nonspacing mark, wherever it stands; decided per distinct char."""
+        chars = set(chunk)
+        for ch in chars - self._one_char - self._not_one_char:
+            out = ch.lower() if self.do_lower_case else ch
+            if not self.keep_accents:
+                out = "".join(p for p in unicodedata.normalize("NFKD", out) if not unicodedata.combining(p))
+            context_free = "\u03a3" not in out  # capital sigma lower-cases by context (final sigma)
+            out = out.lower() if self.do_lower_case else out
+            if ch.isspace() or (context_free and len(out) == 1 and not out.isspace() and unicodedata.category(out) != "Mn"):
+                self._one_char.add(ch)
+            else:
+                self._not_one_char.add(ch)
+        return chars.isdisjoint(self._not_one_char)
+
+    def _one_char_chunk_offsets(self, split: list[list[tuple[str, int, bool]]]) -> dict:
+        """{(text index, part index): (ids, spans, pieces)} for the chunks of a batch whose
+        preparation maps chars one to one (ASCII without `` or '' pairs, and most other text).
+
+        One threaded sentencepiece call encodes them all; a chunk is kept when its pieces spell
+        "▁" + its prepared text with "▁" for " " (sentencepiece's normaliser changed nothing), so
+        its spans follow from piece lengths (tokenizer_offsets.piece_spans). pieces is None unless
+        the chunk needs the per-piece step: its piece strings where it has a "<digit>," piece to
+        split (the vocabulary's) or an unknown piece (sentencepiece's surface text).
+        """
+        keys, chunks, prepared, starts = [], [], [], []
+        for text_index, parts in enumerate(split):
+            for part_index, (chunk, start, special) in enumerate(parts):
+                if special or "``" in chunk or "''" in chunk:
+                    continue
+                words = " ".join(chunk.split())
+                if not words:
+                    continue
+                if chunk.isascii():
+                    text = words.lower() if self.do_lower_case else words
+                elif self._maps_each_char_to_one(chunk):
+                    text = self._prepare(chunk)
+                else:
+                    continue
+                keys.append((text_index, part_index))
+                chunks.append(chunk)
+                prepared.append(text)
+                starts.append(start)
+        if not keys:
+            return {}
+        encoded = self.sp_model.encode(prepared, out_type=int, num_threads=self.num_threads)
+        vocab, vocab_lengths = self._piece_tables
+        unk = self.sp_model.unk_id()
+        kept, surfaces = [], {}
+        for k, (chunk_ids, text) in enumerate(zip(encoded, prepared)):
+            if unk in chunk_ids:  # an unknown piece's text is its surface, not "<unk>"
+                pieces = surfaces[k] = self.sp_model.encode(text, out_type=str)
+            else:
+                pieces = map(vocab.__getitem__, chunk_ids)
+            if "".join(pieces) == SPIECE_UNDERLINE + text.replace(" ", SPIECE_UNDERLINE):
+                kept.append(k)
+            else:
+                surfaces.pop(k, None)
+        if not kept:
+            return {}
+        counts = np.fromiter((len(encoded[k]) for k in kept), dtype=np.int64, count=len(kept))
+        flat = np.fromiter(itertools.chain.from_iterable(encoded[k] for k in kept), dtype=np.int64, count=int(counts.sum()))
+        lengths = vocab_lengths[flat]
+        if surfaces:
+            position = dict(zip(kept, (np.cumsum(counts) - counts).tolist()))
+            for k, pieces in surfaces.items():
+                lengths[position[k] : position[k] + len(pieces)] = [len(p) for p in pieces]
+        src, dummy, begins = one_char_alignment([chunks[k] for k in kept])
+        prepared_sizes = np.fromiter((len(prepared[k]) for k in kept), dtype=np.int64, count=len(kept))
+        shift = np.fromiter((starts[k] for k in kept), dtype=np.int64, count=len(kept)) - begins
+        lo, hi = piece_spans(lengths, counts, prepared_sizes, src, dummy, shift)
+        spans = list(zip(lo.tolist(), hi.tolist()))
+        out, position = {}, 0
+        for k, n in zip(kept, counts.tolist()):
+            chunk_ids = encoded[k]
+            pieces = surfaces.get(k)
+            if pieces is None and not self._digit_comma_ids.isdisjoint(chunk_ids):
+                pieces = [vocab[i] for i in chunk_ids]
+            out[keys[k]] = (chunk_ids, spans[position : position + n], pieces)
+            position += n
+        return out
 
     def _split_digit_comma_with_spans(self, piece: str, span: tuple[int, int]):
         sub = self._fix_digit_comma([piece])
@@ -643,8 +580,9 @@ class AlbertTokenizer:
             raise TokenizerError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
 
         if return_offsets_mapping:
-            encoded_first = [self._encode_with_offsets(t) for t in firsts]
-            encoded_second = [self._encode_with_offsets(t) for t in seconds] if seconds is not None else None
+            encoded = self._encode_with_offsets(firsts + (seconds or []))
+            encoded_first = encoded[: len(firsts)]
+            encoded_second = encoded[len(firsts) :] if seconds is not None else None
         else:
             all_ids = self._encode_texts(firsts + (seconds or []))
             encoded_first = [(ids, None) for ids in all_ids[: len(firsts)]]
