@@ -119,7 +119,7 @@ PIECES = st.sampled_from(
 TEXT = st.lists(PIECES, max_size=30).map("".join) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=1000, deadline=None, derandomize=True)
 @given(texts=st.lists(TEXT, min_size=1, max_size=4), variant=st.sampled_from(sorted(SETTINGS)))
 def test_fast_path_matches_exact_path_on_generated_text(texts, variant):
     _assert_same(TOKENIZERS[variant], texts)
