@@ -1,8 +1,8 @@
 """albert_flax's rows of `albert bench`: `run_row(spec) -> RowResult` (albert_core.bench.spec).
 
-What one timed call is, per suite, impl and variant (the weights are HF's seeded initialisation,
-`albert_flax.params.initial_state`, the same canonical state for both impls; ids random, the
-attention mask all ones):
+What one timed call is, per suite, impl and variant (weights, ids and MLM labels are
+albert_core.bench.rows' seeded ones, the same for both impls and every backend; the attention mask
+all ones):
 
 - inference, albert, "jit": the README's call, `AlbertModel(config)(input_ids=ids, attention_mask=mask)`
   on numpy inputs: host checks, then the model's cached `jax.jit` forward (eval, no dropout).
@@ -24,8 +24,9 @@ matmuls run at the backend's default precision except albert's fp32 training ste
 runs at `precision="highest"` (this matters on GPUs only, where JAX's default is TF32). fp16 runs
 on GPUs only, with the loop's dynamic loss scaling for albert's training step.
 
-The program is compiled by one call before the memory baseline; `compile_s` is that call's time
-beyond a warm call. The floor (`floor_ms`) times the row's GEMM/bmm shapes as jitted `jnp.matmul`
+Memory and compile time follow albert_core.bench.memory's rule (rows.measure): the program is
+compiled by one call before the memory baseline; `compile_s` is that call's time beyond a warm
+call. The floor (`floor_ms`) times the row's GEMM/bmm shapes as jitted `jnp.matmul`
 calls, in this process, at the row's dtype and matmul precision.
 """
 
@@ -34,10 +35,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import statistics
-import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import jax
@@ -46,62 +45,28 @@ import numpy as np
 import optax
 
 import albert_flax
-from albert_core.bench.memory import peak_rss_mib, start_peak_window
-from albert_core.bench.shapes import Gemm, gemms_for
+from albert_core.bench import rows
+from albert_core.bench.rows import IGNORE_INDEX, LEARNING_RATE, RowError, load_config, random_state, row_head, row_inputs
+from albert_core.bench.shapes import Gemm, distinct_products, gemms_for
 from albert_core.bench.spec import RowResult, RowSpec
 from albert_core.bench.timing import time_calls
 from albert_core.checkpoint.hf_flax_msgpack import params_tree
 from albert_core.config import AlbertConfig
-from albert_core.presets import PRESETS, preset_config
 from albert_core.schema import Head
 from albert_core.training import TrainingArguments, add_loss_counts
 
-from .params import initial_state
 from .training.loop import COMPUTE_DTYPES
 from .training.optimizer import weight_decay_mask
 from .training.state import TrainState
 from .training.train_step import make_train_step
 
-SEED = 0
-LEARNING_RATE = 1e-4
-MLM_FRACTION = 0.15  # of each row's positions carry a label; the rest are -100
-IGNORE_INDEX = -100
-# AlbertForMaskedLM's loss is the per-token cross-entropy of `logits` over the labels that are not
-# -100, divided by their count: the loop's "tag" loss part is exactly that, so its train step runs
-# the MLM head unchanged (tests/flax/test_bench.py checks it against the model's own loss).
-MLM_TASK = "tag"
-FIRST_ID = 5  # random ids start above the special tokens (pad, unk, [CLS], [SEP], [MASK])
-
-
-class RowError(Exception):
-    """The row cannot run here (device, precision, backend): the RowResult's error says why."""
+FLOOR_SEED = 2
+# albert_core.training's masked-LM-only loss: the mean cross-entropy of AlbertForMaskedLM's `logits`
+# over the labels that are not -100 (tests/flax/test_bench.py checks it against the model's own loss).
+MLM_TASK = "mlm"
 
 
 # ----- what every row shares --------------------------------------------------------------------
-
-
-def load_config(model: str) -> AlbertConfig:
-    """A preset name (albert-base-v2, ...) or the path of a config.json / a folder holding one.
-    Never the hub: a row must not wait on the network (AlbertConfig.from_pretrained would try it)."""
-    if Path(model).exists():
-        return AlbertConfig.from_pretrained(model)
-    if model.split("/")[-1] in PRESETS:
-        return preset_config(model)
-    raise RowError(f"model {model!r} is neither a preset ({', '.join(PRESETS)}) nor an existing config.json or folder")
-
-
-def random_batch(config: AlbertConfig, batch: int, seq: int, seed: int = SEED) -> dict[str, np.ndarray]:
-    """Seeded random ids, an all-ones attention mask, and MLM labels: round(15%) of each row's
-    positions (at least one) hold the id, the others -100."""
-    if config.vocab_size <= FIRST_ID:
-        raise RowError(f"vocab_size {config.vocab_size} leaves no ids above the {FIRST_ID} special tokens")
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(FIRST_ID, config.vocab_size, (batch, seq), dtype=np.int32)
-    labelled = max(1, round(MLM_FRACTION * seq))
-    positions = np.argsort(rng.random((batch, seq)), axis=1)[:, :labelled]
-    labels = np.full_like(ids, IGNORE_INDEX)
-    np.put_along_axis(labels, positions, np.take_along_axis(ids, positions, axis=1), axis=1)
-    return {"input_ids": ids, "attention_mask": np.ones_like(ids), "labels": labels}
 
 
 def select_device(spec: RowSpec) -> jax.Device:
@@ -153,15 +118,24 @@ def build_workload(spec: RowSpec, config: AlbertConfig) -> Workload:
         ("training", "albert"): _albert_training,
         ("training", "hf"): _hf_training,
     }
-    return builders[(spec.suite, spec.impl)](spec, config, random_batch(config, spec.batch, spec.seq))
+    return builders[(spec.suite, spec.impl)](spec, config, row_inputs(config, spec.suite, spec.batch, spec.seq))
 
 
 def _blocked(value):
     return jax.block_until_ready(value)
 
 
+def albert_model(spec: RowSpec, config: AlbertConfig, **options):
+    """albert_flax's model of the row (AlbertModel / AlbertForMaskedLM) holding rows.random_state."""
+    head = row_head(spec.suite)
+    cls = albert_flax.AlbertModel if head is Head.BASE else albert_flax.AlbertForMaskedLM
+    model = cls(config, dtype=COMPUTE_DTYPES[spec.precision], remat=spec.variant == "jit+remat", _do_init=False, **options)
+    model.load_canonical_state(random_state(config, head))
+    return model
+
+
 def _albert_inference(spec: RowSpec, config: AlbertConfig, batch: dict) -> Workload:
-    model = albert_flax.AlbertModel(config, seed=SEED, dtype=COMPUTE_DTYPES[spec.precision], remat=spec.variant == "jit+remat")
+    model = albert_model(spec, config)
     ids, mask = batch["input_ids"], batch["attention_mask"]
     last: dict[str, Any] = {}
 
@@ -200,7 +174,7 @@ def _hf_model(class_name: str, config: AlbertConfig, head: Head, precision: str)
     transformers = _transformers()
     hf_config = transformers.AlbertConfig(**config.to_dict())
     model = getattr(transformers, class_name)(hf_config, dtype=COMPUTE_DTYPES[precision], _do_init=False)
-    params = jax.device_put(params_tree(initial_state(config, head, SEED), config, head))
+    params = jax.device_put(params_tree(random_state(config, head), config, head))
     return model, params
 
 
@@ -243,13 +217,10 @@ def adamw(config: AlbertConfig) -> optax.GradientTransformation:
 def _albert_training(spec: RowSpec, config: AlbertConfig, batch: dict) -> Workload:
     # The loop's precision policy (albert_flax.training.loop.train): fp32 at the highest matmul precision.
     precision = "highest" if spec.precision == "fp32" else None
-    model = albert_flax.AlbertForMaskedLM(
-        config, seed=SEED, dtype=COMPUTE_DTYPES[spec.precision], precision=precision, remat=spec.variant == "jit+remat"
-    )
+    model = albert_model(spec, config, precision=precision)
     tx = adamw(config)
-    step = jax.jit(
-        make_train_step(model, tx, optax.constant_schedule(LEARNING_RATE), MLM_TASK, dropout=True, seed=SEED), donate_argnums=0
-    )
+    schedule = optax.constant_schedule(LEARNING_RATE)
+    step = jax.jit(make_train_step(model, tx, schedule, MLM_TASK, dropout=True, seed=rows.DROPOUT_SEED), donate_argnums=0)
     (counted,) = add_loss_counts(MLM_TASK, [batch])
     # One micro-batch per step, stacked as the loop stacks the step's micro-batches.
     stacked = jax.device_put({k: np.asarray(v)[None] for k, v in counted.items()})
@@ -288,7 +259,7 @@ def _hf_training(spec: RowSpec, config: AlbertConfig, batch: dict) -> Workload:
         return state.apply_gradients(grads=grads), loss, next_rng
 
     step = jax.jit(train_step, donate_argnums=0)
-    holder = {"state": state, "rng": jax.random.PRNGKey(SEED), "loss": None}
+    holder = {"state": state, "rng": jax.random.PRNGKey(rows.DROPOUT_SEED), "loss": None}
 
     def call() -> None:
         holder["state"], holder["loss"], holder["rng"] = _blocked(step(holder["state"], inputs, labels, holder["rng"]))
@@ -306,19 +277,15 @@ def _hf_training(spec: RowSpec, config: AlbertConfig, batch: dict) -> Workload:
 def gemm_floor_ms(gemms: list[Gemm], dtype, precision: Optional[str], warmup: int, iters: int) -> float:
     """Σ count × median ms of each distinct product shape, as a jitted jnp.matmul at `dtype` and
     `precision` on random operands (JAX's default device)."""
-    counts: dict[tuple[int, int, int, int], int] = {}
-    for g in gemms:
-        key = (g.batch, g.m, g.k, g.n)
-        counts[key] = counts.get(key, 0) + g.count
     matmul = jax.jit(lambda a, b: jnp.matmul(a, b, precision=precision))
     total = 0.0
-    key = jax.random.PRNGKey(SEED)
-    for (batch, m, k, n), count in counts.items():
+    key = jax.random.PRNGKey(FLOOR_SEED)
+    for (batch, m, k, n), count in distinct_products(gemms).items():
         lead = (batch,) if batch > 1 else ()
         key, left, right = jax.random.split(key, 3)
         a = jax.random.normal(left, lead + (m, k), dtype)
         b = jax.random.normal(right, lead + (k, n), dtype)
-        times, _ = time_calls(lambda: _blocked(matmul(a, b)), warmup, iters)
+        times = time_calls(lambda: _blocked(matmul(a, b)), warmup, iters)
         total += count * statistics.median(times)
         del a, b
     return total
@@ -327,9 +294,20 @@ def gemm_floor_ms(gemms: list[Gemm], dtype, precision: Optional[str], warmup: in
 # ----- the row -----------------------------------------------------------------------------------
 
 
-def _allocator_bytes(device: jax.Device) -> Optional[dict]:
-    stats = device.memory_stats() if device.platform != "cpu" else None
-    return stats or None
+class XlaGpuWindow:
+    """A GPU row's memory window: the XLA allocator's statistics of `device`."""
+
+    peak_name = "the XLA allocator's peak_bytes_in_use (JAX cannot reset it: the process's peak, loading included)"
+    level_name = "bytes_in_use"
+
+    def __init__(self, device: jax.Device):
+        self.device = device
+
+    def start(self) -> float:
+        return self.device.memory_stats()["bytes_in_use"] / 2**20
+
+    def peak(self) -> float:
+        return self.device.memory_stats()["peak_bytes_in_use"] / 2**20
 
 
 def _measure(spec: RowSpec) -> RowResult:
@@ -340,23 +318,9 @@ def _measure(spec: RowSpec) -> RowResult:
     result = RowResult(spec, versions=versions(spec))
     with jax.default_device(device):
         work = build_workload(spec, config)
-        start = time.perf_counter()
-        work.call()  # compiles, before the memory baseline
-        first_s = time.perf_counter() - start
-        if device.platform == "cpu":
-            result.baseline_mib = start_peak_window()
-        else:
-            baseline_bytes = _allocator_bytes(device)["bytes_in_use"]
-            result.baseline_mib = baseline_bytes / 2**20
-        result.times_ms, _ = time_calls(work.call, spec.warmup, spec.iters)
-        if device.platform == "cpu":
-            result.peak_mib = peak_rss_mib() - result.baseline_mib
-            memory = "RSS peak over warm-up + timed calls minus the RSS after building and compiling (compilation excluded)"
-        else:
-            result.peak_mib = (_allocator_bytes(device)["peak_bytes_in_use"] - baseline_bytes) / 2**20
-            memory = ("XLA allocator: peak_bytes_in_use minus bytes_in_use after building and compiling; JAX cannot "
-                      "reset the peak, so it is the process's peak (loading and compilation included)")
-        result.compile_s = max(0.0, first_s - statistics.median(result.times_ms) / 1e3)
+        measured = rows.measure(work.call, spec, compiles=True, window=None if device.platform == "cpu" else XlaGpuWindow(device))
+        result.times_ms, result.compile_s = measured.times_ms, measured.compile_s
+        result.baseline_mib, result.peak_mib = measured.baseline_mib, measured.peak_mib
         if spec.suite == "inference" and spec.precision != "fp32":
             result.max_abs_error = float(np.max(np.abs(work.result() - work.reference())))
         result.floor_ms = gemm_floor_ms(
@@ -370,7 +334,7 @@ def _measure(spec: RowSpec) -> RowResult:
     if work.matmul_precision is None and spec.precision == "fp32" and device.platform == "gpu":
         precision += " (TF32 passes on this GPU)"
     result.notes = "; ".join(
-        work.notes + [f"memory: {memory}", f"matmul precision: {precision}", f"device: {device.device_kind}"]
+        work.notes + [measured.note, f"matmul precision: {precision}", f"device: {device.device_kind}"]
     )
     return result
 

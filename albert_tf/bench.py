@@ -1,7 +1,7 @@
 """The TensorFlow rows of `albert bench`: `run_row(spec) -> RowResult` (albert_core.bench's contract).
 
-Two implementations, each holding the same seeded random canonical state (so a row of one and the
-same row of the other run the same model):
+Two implementations, each holding albert_core.bench.rows' seeded canonical state and inputs (the
+same as every backend's rows, so a row of one and the same row of another run the same model):
 
 - impl "albert", this project's Keras 3 models (albert_tf):
     inference "xla"   `model.predict_on_batch({"input_ids", "attention_mask"})`: the README's call
@@ -20,18 +20,15 @@ Low precision is each side's Keras mixed-precision policy, the path docs/tf.md g
 `mixed_bfloat16` (`mixed_float16` on GPU, where compile wraps the optimizer in a loss-scale
 optimizer), set globally while the model is built and run, and restored afterwards.
 
-Memory on CPU: the RSS peak over the warm-up and timed calls minus the RSS once model, inputs and
-optimizer state exist (free heap handed back to the OS first, glibc's malloc_trim). TensorFlow
-cannot compile an XLA step without running it, so the first (compiling) call lies inside that
-window; the notes give its peak and the later calls' apart. On GPU: TensorFlow's allocator peak
-(tf.config.experimental.get_memory_info) over the same calls.
+Memory and compile time follow albert_core.bench.memory's rule (rows.measure): the first call
+(tracing, XLA compilation, the optimizer's variables) runs before the baseline, then the warm-up
+and timed calls in the window. On CPU the window is the RSS peak; on GPU TensorFlow's allocator
+peak (tf.config.experimental.get_memory_info).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import os
 import sys
 import tempfile
@@ -43,61 +40,22 @@ from typing import Any, Callable
 
 import numpy as np
 
-from albert_core.bench import memory
-from albert_core.bench.shapes import Gemm, gemms_for
+from albert_core.bench import rows
+from albert_core.bench.rows import LEARNING_RATE, RowError, load_config, random_state, row_head, row_inputs
+from albert_core.bench.shapes import Gemm, distinct_products, gemms_for
 from albert_core.bench.spec import RowResult, RowSpec
-from albert_core.bench.timing import time_calls
-from albert_core.checkpoint.state import initial_value
 from albert_core.config import AlbertConfig
-from albert_core.schema import Head, tensor_specs
+from albert_core.schema import Head
 
 from ._backend import require_tensorflow_backend
 
 keras, tf = require_tensorflow_backend()
 
-LEARNING_RATE = 1e-4
-MASKED_FRACTION = 0.15
-WEIGHT_SEED, INPUT_SEED = 0, 1
 FLOOR_WARMUP, FLOOR_REPEATS, FLOOR_INNER = 2, 5, 8
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 FLOOR_DTYPES = {"fp32": tf.float32, "bf16": tf.bfloat16, "fp16": tf.float16}
 # Which matmul the floor times, per row: the framework's own primitive, compiled as the row is.
 FLOOR_MODES = {("albert", "xla"): "xla", ("albert", "eager"): "eager", ("hf", "eager"): "eager", ("hf", "function"): "function", ("hf", "xla"): "xla"}
-
-
-class RowError(Exception):
-    """A row that cannot run here (device, precision, model feature): becomes RowResult.error."""
-
-
-# ----- what every row of a shape shares: config, weights, inputs ------------------------------------
-def row_config(model: str) -> AlbertConfig:
-    """spec.model: a preset name (albert_core.presets) or a path to a config.json or its folder."""
-    if (model.endswith(".json") or model.startswith((".", "/", "~"))) and not Path(model).expanduser().exists():
-        # A path, not a hub id: say so rather than letting huggingface_hub look it up.
-        raise RowError(f"RowSpec.model {model!r}: no such config.json or folder")
-    return AlbertConfig.from_pretrained(Path(model).expanduser() if model.startswith("~") else model)
-
-
-def random_state(config: AlbertConfig, head: Head, seed: int = WEIGHT_SEED) -> dict[str, np.ndarray]:
-    """A complete canonical state for `head` drawn as HF initialises (albert_core's initial_value),
-    from `seed` alone: every implementation and every process gets the same weights."""
-    rng = np.random.default_rng(seed)
-    return {s.name: initial_value(s, config, rng) for s in tensor_specs(config, head) if s.tied_to is None}
-
-
-def row_inputs(config: AlbertConfig, suite: str, batch: int, seq: int, seed: int = INPUT_SEED) -> dict[str, np.ndarray]:
-    """int32 random ids (no special tokens) and an all-ones mask; training adds MLM labels at
-    round(15% × seq) (at least 1) random positions of every row, -100 elsewhere."""
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(5, config.vocab_size, (batch, seq)).astype("int32")
-    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-    if suite == "training":
-        count = max(1, round(MASKED_FRACTION * seq))
-        positions = np.argsort(rng.random((batch, seq)), axis=1)[:, :count]
-        labels = np.full_like(ids, -100)
-        np.put_along_axis(labels, positions, np.take_along_axis(ids, positions, axis=1), axis=1)
-        inputs["labels"] = labels
-    return inputs
 
 
 # ----- device and precision ----------------------------------------------------------------------------
@@ -143,45 +101,18 @@ def _cpu_bf16_flags() -> str:
     return ", ".join(found) or "none (TensorFlow emulates bf16 matmuls)"
 
 
-def _release_free_heap() -> None:
-    """Free what the build left (the fp32 reference model, HF's load buffers) and hand glibc's free
-    heap back to the OS, so that the baseline holds no freed memory the row's calls would reuse unseen."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: the figure may then read low
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+class TfGpuWindow:
+    """A GPU row's memory window: TensorFlow's allocator on GPU:0."""
 
-
-class _Memory:
-    """The row's memory window: CPU RSS (albert_core.bench.memory) or TensorFlow's GPU allocator."""
-
-    def __init__(self, device: str):
-        self.gpu = device.startswith("/GPU")
-        self.baseline = 0.0
+    peak_name = "TensorFlow's GPU allocator peak"
+    level_name = "its current figure"
 
     def start(self) -> float:
-        if self.gpu:
-            tf.config.experimental.reset_memory_stats("GPU:0")
-            self.baseline = tf.config.experimental.get_memory_info("GPU:0")["current"] / 2**20
-        else:
-            self.baseline = memory.start_peak_window()
-        return self.baseline
-
-    def restart_peak(self) -> None:
-        if self.gpu:
-            tf.config.experimental.reset_memory_stats("GPU:0")
-        else:
-            memory.reset_peak_rss()
-
-    def current(self) -> float:
-        """MiB in use now, above the baseline."""
-        if self.gpu:
-            return tf.config.experimental.get_memory_info("GPU:0")["current"] / 2**20 - self.baseline
-        return memory.rss_mib() - self.baseline
+        tf.config.experimental.reset_memory_stats("GPU:0")
+        return tf.config.experimental.get_memory_info("GPU:0")["current"] / 2**20
 
     def peak(self) -> float:
-        if self.gpu:
-            return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20 - self.baseline
-        return memory.peak_rss_mib() - self.baseline
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
 
 
 # ----- the rows' calls ------------------------------------------------------------------------------------
@@ -202,8 +133,8 @@ def _as_float32(value) -> np.ndarray:
 def albert_model(spec: RowSpec, config: AlbertConfig, state: dict):
     import albert_tf
 
-    keras.utils.set_random_seed(WEIGHT_SEED)  # dropout seeds; the weights come from `state`
-    cls = albert_tf.AlbertModel if spec.suite == "inference" else albert_tf.AlbertForMaskedLM
+    keras.utils.set_random_seed(rows.DROPOUT_SEED)  # dropout seeds; the weights come from `state`
+    cls = albert_tf.AlbertModel if row_head(spec.suite) is Head.BASE else albert_tf.AlbertForMaskedLM
     model = cls(config)
     model.load_canonical_state(state)
     return model
@@ -251,7 +182,7 @@ def hf_model(spec: RowSpec, config: AlbertConfig, state: dict):
     transformers, _ = _hf_modules()
     if config.position_embedding_type != "absolute":
         raise RowError(f"HF's TF ALBERT has no {config.position_embedding_type!r} position embeddings")
-    head = Head.BASE if spec.suite == "inference" else Head.MASKED_LM
+    head = row_head(spec.suite)
     name = "TFAlbertModel" if head is Head.BASE else "TFAlbertForMaskedLM"
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()  # no "all layers were used" lines around the row's JSON
@@ -267,7 +198,7 @@ def hf_model(spec: RowSpec, config: AlbertConfig, state: dict):
 def prepare_hf(spec: RowSpec, config: AlbertConfig, state: dict, inputs: dict) -> PreparedRow:
     """HF transformers' TF row (call inside the row's tf_keras dtype policy and device scope)."""
     _, tf_keras = _hf_modules()
-    tf_keras.utils.set_random_seed(WEIGHT_SEED)
+    tf_keras.utils.set_random_seed(rows.DROPOUT_SEED)
     model = hf_model(spec, config, state)
     if spec.suite == "inference":
         ids, mask = (tf.constant(inputs[k]) for k in ("input_ids", "attention_mask"))
@@ -330,45 +261,23 @@ def floor_ms(gemms: list[Gemm], precision: str, mode: str) -> float:
     eagerly, under tf.function, or under tf.function(jit_compile=True), as the row runs (call it
     in the row's device scope). Eager products are timed one per call (eager dispatch is part of
     an eager row too); compiled ones FLOOR_INNER per call."""
-    dtype, per_shape, total = FLOOR_DTYPES[precision], {}, 0.0
+    dtype, total = FLOOR_DTYPES[precision], 0.0
     inner = 1 if mode == "eager" else FLOOR_INNER
-    for gemm in gemms:
-        key = (gemm.batch, gemm.m, gemm.k, gemm.n)
-        if key not in per_shape:
-            lead = (gemm.batch,) if gemm.batch > 1 else ()
-            a0 = tf.cast(tf.random.stateless_normal((*lead, gemm.m, gemm.k), seed=(1, 2)), dtype)
-            a1 = tf.cast(tf.random.stateless_normal((*lead, gemm.m, gemm.k), seed=(5, 6)), dtype)
-            b = tf.cast(tf.random.stateless_normal((*lead, gemm.k, gemm.n), seed=(3, 4)), dtype)
-            matmul = _repeated_matmul(mode, inner)
-            times = []
-            for k in range(FLOOR_WARMUP + FLOOR_REPEATS):
-                start = time.perf_counter()
-                matmul(a0, a1, b)
-                tf.test.experimental.sync_devices()
-                if k >= FLOOR_WARMUP:
-                    times.append((time.perf_counter() - start) * 1e3 / inner)
-            per_shape[key] = median(times)
-        total += gemm.count * per_shape[key]
+    for (batch, m, k, n), count in distinct_products(gemms).items():
+        lead = (batch,) if batch > 1 else ()
+        a0 = tf.cast(tf.random.stateless_normal((*lead, m, k), seed=(1, 2)), dtype)
+        a1 = tf.cast(tf.random.stateless_normal((*lead, m, k), seed=(5, 6)), dtype)
+        b = tf.cast(tf.random.stateless_normal((*lead, k, n), seed=(3, 4)), dtype)
+        matmul = _repeated_matmul(mode, inner)
+        times = []
+        for repeat in range(FLOOR_WARMUP + FLOOR_REPEATS):
+            start = time.perf_counter()
+            matmul(a0, a1, b)
+            tf.test.experimental.sync_devices()
+            if repeat >= FLOOR_WARMUP:
+                times.append((time.perf_counter() - start) * 1e3 / inner)
+        total += count * median(times)
     return total
-
-
-def _measure(call: Callable[[], Any], spec: RowSpec, window: _Memory) -> dict:
-    """Warm-up and timed calls in the memory window; the first call (trace / XLA compile) on its own."""
-    result: dict[str, Any] = {"baseline": window.start()}
-    if spec.warmup < 1:
-        result["times"], _ = time_calls(call, 0, spec.iters)
-        result["peak"], result["first_s"], result["first_peak"] = window.peak(), None, None
-        return result
-    start = time.perf_counter()
-    call()
-    result["first_s"] = time.perf_counter() - start
-    result["first_peak"] = window.peak()
-    result["after_first"] = window.current()
-    window.restart_peak()
-    result["times"], _ = time_calls(call, spec.warmup - 1, spec.iters)
-    result["later_peak"] = window.peak()
-    result["peak"] = max(result["first_peak"], result["later_peak"])
-    return result
 
 
 def _versions(impl: str) -> dict[str, str]:
@@ -381,18 +290,10 @@ def _versions(impl: str) -> dict[str, str]:
     return versions
 
 
-def _notes(spec: RowSpec, row: PreparedRow, measured: dict, window: _Memory, device: str) -> str:
+def _notes(spec: RowSpec, row: PreparedRow, measured: rows.Measured, device: str) -> str:
     """What the reader of the row must know: the exact call, what the memory figure holds, the
     precision path and how the floor was timed."""
-    notes = [f"call: {row.description}"]
-    if measured["first_peak"] is not None:
-        what = "TensorFlow GPU allocator peak" if window.gpu else "RSS peak"
-        notes.append(
-            f"memory: {what} over warm-up + timed calls above the post-load baseline; the first call "
-            f"({'trace/compile + run' if row.compiles else 'run'}) peaked at {measured['first_peak']:.1f} MiB and left "
-            f"{measured['after_first']:.1f} MiB in use; the later calls peaked at {measured['later_peak']:.1f} MiB "
-            f"({measured['later_peak'] - measured['after_first']:.1f} MiB above what the first call left)"
-        )
+    notes = [f"call: {row.description}", measured.note]
     if spec.precision != "fp32":
         module = "keras" if spec.impl == "albert" else "tf_keras"
         notes.append(f"precision: {module}.mixed_precision global policy {POLICIES[spec.precision]} (float32 variables)")
@@ -410,9 +311,8 @@ def _measure_row(spec: RowSpec) -> RowResult:
     if spec.backend != "tf":
         raise RowError(f"albert_tf.bench runs tf rows; this spec is for backend {spec.backend!r}")
     device = _device_name(spec)
-    config = row_config(spec.model)
-    head = Head.BASE if spec.suite == "inference" else Head.MASKED_LM
-    state = random_state(config, head)
+    config = load_config(spec.model)
+    state = random_state(config, row_head(spec.suite))
     inputs = row_inputs(config, spec.suite, spec.batch, spec.seq)
     with tf.device(device):
         reference = None
@@ -420,33 +320,28 @@ def _measure_row(spec: RowSpec) -> RowResult:
             reference = fp32_reference(spec, config, state, inputs)
         with _policy_scope(spec):
             row = prepare_row(spec, config, state, inputs)
-            _release_free_heap()
-            window = _Memory(device)
             outputs = []
 
             def call():
                 outputs[:] = [row.call()]
                 tf.test.experimental.sync_devices()
 
-            measured = _measure(call, spec, window)
-            times = measured["times"]
+            window = TfGpuWindow() if device.startswith("/GPU") else None
+            measured = rows.measure(call, spec, compiles=row.compiles, window=window)
             max_abs_error = None
             if reference is not None:
                 max_abs_error = float(np.max(np.abs(_as_float32(outputs[0]) - reference)))
             floor = floor_ms(gemms_for(spec.suite, config, spec.batch, spec.seq), spec.precision, FLOOR_MODES[(spec.impl, spec.variant)])
-    compile_s = None
-    if row.compiles and measured["first_s"] is not None:
-        compile_s = max(0.0, measured["first_s"] - median(times) / 1e3)
     return RowResult(
         spec,
-        times_ms=times,
+        times_ms=measured.times_ms,
         floor_ms=floor,
-        peak_mib=measured["peak"],
-        baseline_mib=measured["baseline"],
+        peak_mib=measured.peak_mib,
+        baseline_mib=measured.baseline_mib,
         max_abs_error=max_abs_error,
-        compile_s=compile_s,
+        compile_s=measured.compile_s,
         versions=_versions(spec.impl),
-        notes=_notes(spec, row, measured, window, device),
+        notes=_notes(spec, row, measured, device),
     )
 
 

@@ -3,8 +3,8 @@
 One row = one model, variant, precision and shape, measured in this process:
 
 - impl "albert": this project's models; impl "hf": HF transformers' PyTorch ALBERT. Both hold the
-  same seeded random canonical state (the one albert_tf's and albert_flax's rows draw) and get the
-  same random ids, so they compute the same function on the same inputs.
+  seeded canonical state of albert_core.bench.rows (the one albert_tf's and albert_flax's rows hold)
+  and get its ids and labels, so they compute the same function on the same inputs.
 - inference: AlbertModel in eval mode, `model(input_ids=ids, attention_mask=mask)` under
   `torch.inference_mode()` (the README's call, without gradients). training: AlbertForMaskedLM in
   train mode, 15% of each row's positions labelled, one call = forward with `labels=`, backward,
@@ -15,15 +15,14 @@ One row = one model, variant, precision and shape, measured in this process:
   docs/torch.md); bf16 / fp16 training keeps float32 parameters and AdamW state and runs the forward
   under `torch.autocast` (fp16 with a GradScaler), as albert_torch.training does.
 
-A row that cannot run here (no GPU, fp16 on CPU, transformers missing, a variant that means nothing
-for the suite, ...) comes back as RowResult(error=...); run_row does not raise.
+The calls and the memory window follow albert_core.bench.memory's rule (rows.measure). A row that
+cannot run here (no GPU, fp16 on CPU, transformers missing, a variant that means nothing for the
+suite, ...) comes back as RowResult(error=...); run_row does not raise.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import os
 import statistics
 import time
@@ -32,24 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
-from albert_core.bench.memory import peak_rss_mib, start_peak_window
-from albert_core.bench.shapes import Gemm, gemms_for
+from albert_core.bench import rows
+from albert_core.bench.rows import LEARNING_RATE, load_config, random_state, row_head, row_inputs
+from albert_core.bench.shapes import Gemm, distinct_products, gemms_for
 from albert_core.bench.spec import RowResult, RowSpec
-from albert_core.bench.timing import time_calls
-from albert_core.checkpoint.state import initial_value
 from albert_core.config import AlbertConfig
-from albert_core.presets import PRESETS
 from albert_core.schema import Head, tensor_specs
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-LEARNING_RATE = 1e-4
-MASKED_FRACTION = 0.15
-WEIGHTS_SEED, IDS_SEED, FLOOR_SEED = 0, 1, 2  # weights and inputs: albert_tf's and albert_flax's seeds
-IGNORE_INDEX = -100
-FIRST_ID = 5  # random ids skip the special tokens (pad 0, unk, [CLS], [SEP], [MASK])
+FLOOR_SEED = 2
 FLOOR_WARMUP, FLOOR_REPEATS = 2, 5
 
 
@@ -66,17 +58,6 @@ VARIANT_OPTIONS = {
     "sdpa+compile": Variant("sdpa", compile=True),
     "sdpa+checkpointing": Variant("sdpa", checkpointing=True),
 }
-
-
-def bench_config(model: str) -> AlbertConfig:
-    """The row's model shape: a preset name (albert-base-v2, ...), a config.json, or a folder with one.
-
-    No hub lookup: a benchmark row must not download anything, so any other name is an error.
-    """
-    path = Path(model)
-    if path.exists() or model.split("/")[-1] in PRESETS:
-        return AlbertConfig.from_pretrained(model)
-    raise ValueError(f"RowSpec.model {model!r} is neither a preset ({', '.join(PRESETS)}) nor an existing config.json or folder")
 
 
 def cannot_run(spec: RowSpec) -> str | None:
@@ -101,44 +82,19 @@ def torch_device(spec: RowSpec) -> torch.device:
 
 
 # ----- models and inputs --------------------------------------------------------------------------
-def random_state(config: AlbertConfig, head: Head, seed: int = WEIGHTS_SEED) -> dict[str, np.ndarray]:
-    """A complete canonical state for `head` drawn as HF initialises (albert_core's initial_value)
-    from `seed` alone: the same weights as albert_tf's and albert_flax's rows of the same model."""
-    rng = np.random.default_rng(seed)
-    return {s.name: initial_value(s, config, rng) for s in tensor_specs(config, head) if s.tied_to is None}
-
-
-def row_inputs(config: AlbertConfig, suite: str, batch: int, seq: int, seed: int = IDS_SEED) -> dict[str, np.ndarray]:
-    """Random ids above the special tokens, an all-ones mask and, for training, MLM labels at
-    round(15% × seq) (at least 1) random positions of every row, -100 elsewhere: the same draw as
-    albert_tf's and albert_flax's rows."""
-    if config.vocab_size <= FIRST_ID:
-        raise ValueError(f"vocab_size {config.vocab_size} leaves no ids above the special tokens (< {FIRST_ID})")
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(FIRST_ID, config.vocab_size, (batch, seq)).astype("int32")
-    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-    if suite == "training":
-        count = max(1, round(MASKED_FRACTION * seq))
-        positions = np.argsort(rng.random((batch, seq)), axis=1)[:, :count]
-        labels = np.full_like(ids, IGNORE_INDEX)
-        np.put_along_axis(labels, positions, np.take_along_axis(ids, positions, axis=1), axis=1)
-        inputs["labels"] = labels
-    return inputs
-
-
 def make_batch(spec: RowSpec, config: AlbertConfig, device: torch.device) -> dict[str, torch.Tensor]:
-    """row_inputs as int64 tensors on `device`."""
+    """rows.row_inputs as int64 tensors on `device`."""
     inputs = row_inputs(config, spec.suite, spec.batch, spec.seq)
     return {name: torch.from_numpy(array).long().to(device) for name, array in inputs.items()}
 
 
 def build_model(spec: RowSpec, config: AlbertConfig) -> torch.nn.Module:
-    """The row's model in float32 on the CPU holding random_state, before any variant switch:
+    """The row's model in float32 on the CPU holding rows.random_state, before any variant switch:
     ours (AlbertModel / AlbertForMaskedLM) or HF transformers' class of the same name."""
     import albert_torch
 
     variant = VARIANT_OPTIONS[spec.variant]
-    head = Head.BASE if spec.suite == "inference" else Head.MASKED_LM
+    head = row_head(spec.suite)
     cls = albert_torch.MODEL_FOR_HEAD[head]
     state = random_state(config, head)
     if spec.impl == "hf":
@@ -215,51 +171,30 @@ def training_call(model, batch, precision: str, device: torch.device, sync) -> C
 
 
 # ----- memory -------------------------------------------------------------------------------------
-def release_free_heap() -> bool:
-    """Hand the C heap's free pages back to the OS (glibc malloc_trim), so the post-load baseline
-    does not hold memory the untimed first call freed, which the timed calls would reuse unseen."""
-    gc.collect()
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    libc.malloc_trim(0)
-    return True
+class CudaWindow:
+    """A GPU row's memory window: torch's caching allocator (what tensors hold, not what it reserved)."""
 
+    peak_name = "torch.cuda.max_memory_allocated"
+    level_name = "memory_allocated"
 
-def start_memory_window(device: torch.device, built: str) -> tuple[float, str]:
-    """(baseline MiB, what the figure means) at the start of the measured calls; `built` names
-    what the baseline holds."""
-    if device.type == "cuda":
+    def start(self) -> float:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated() / 2**20, (
-            f"memory: torch.cuda.max_memory_allocated over warm-up + timed calls minus memory_allocated after one untimed call at this shape ({built})"
-        )
-    trimmed = release_free_heap()
-    meaning = f"memory: peak RSS over warm-up + timed calls minus the RSS after one untimed call at this shape ({built})"
-    meaning += ", free heap returned by malloc_trim before the baseline" if trimmed else ", no malloc_trim here (not glibc): freed heap may hide part of the peak"
-    return start_peak_window(), meaning
+        return torch.cuda.memory_allocated() / 2**20
 
-
-def peak_since_window(device: torch.device, baseline: float) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20 - baseline
-    return peak_rss_mib() - baseline
+    def peak(self) -> float:
+        return torch.cuda.max_memory_allocated() / 2**20
 
 
 # ----- the GEMM floor -----------------------------------------------------------------------------
 def gemm_floor_ms(gemms: list[Gemm], dtype: torch.dtype, device: torch.device) -> float:
     """Σ count × median ms of each distinct product, torch.matmul at `dtype` on `device`."""
-    counts: dict[tuple[int, int, int, int], int] = {}
-    for g in gemms:
-        counts[(g.batch, g.m, g.k, g.n)] = counts.get((g.batch, g.m, g.k, g.n), 0) + g.count
     sync = synchronizer(device)
     # On a GPU one product takes microseconds: time several between synchronisations.
     inner = 10 if device.type == "cuda" else 1
     generator = torch.Generator().manual_seed(FLOOR_SEED)
     total = 0.0
-    for (batch, m, k, n), count in counts.items():
+    for (batch, m, k, n), count in distinct_products(gemms).items():
         lead = (batch,) if batch > 1 else ()
         a = torch.randn(*lead, m, k, generator=generator).to(device, dtype)
         b = torch.randn(*lead, k, n, generator=generator).to(device, dtype)
@@ -326,43 +261,13 @@ def run_row(spec: RowSpec) -> RowResult:
         )
 
 
-@dataclass
-class Measured:
-    first_s: float  # the untimed first call (with torch.compile: tracing and compiling)
-    times_ms: list[float]
-    baseline_mib: float
-    peak_mib: float
-    memory_meaning: str
-    first_compiles: dict[str, int]  # dynamo counts during the first call (compiled rows only)
-    timed_compiles: dict[str, int]  # ... and during warm-up + timed calls (should be no graphs)
-
-
-def measure_calls(call: Callable[[], object], spec: RowSpec, device: torch.device, compiled: bool) -> Measured:
-    """One untimed call, the memory baseline, then spec.warmup + spec.iters calls in the window.
-
-    The untimed call builds what one step leaves for the next (AdamW's moments, lazy kernels,
-    torch.compile's graphs): the baseline holds it, the window does not.
-    """
-    counters = compile_counters if compiled else dict
-    before = counters()
-    start = time.perf_counter()
-    call()
-    first_s = time.perf_counter() - start
-    first_compiles = counter_changes(counters, before)
-    built = "model, inputs" + (", AdamW moments" if spec.suite == "training" else "") + (", compiled graphs" if compiled else "")
-    baseline, meaning = start_memory_window(device, built)
-    before = counters()
-    times_ms, _ = time_calls(call, spec.warmup, spec.iters)
-    peak = peak_since_window(device, baseline)
-    return Measured(first_s, times_ms, baseline, peak, meaning, first_compiles, counter_changes(counters, before))
-
-
 def _measure(spec: RowSpec) -> RowResult:
-    config = bench_config(spec.model)
+    config = load_config(spec.model)
     device = torch_device(spec)
     variant = VARIANT_OPTIONS[spec.variant]
     dtype = DTYPES[spec.precision]
     sync = synchronizer(device)
+    torch.manual_seed(rows.DROPOUT_SEED)
     model = build_model(spec, config).to(device)
     batch = make_batch(spec, config, device)
     notes = []
@@ -387,19 +292,27 @@ def _measure(spec: RowSpec) -> RowResult:
     else:
         call = training_call(runnable, batch, spec.precision, device, sync)
 
-    measured = measure_calls(call, spec, device, compiled=variant.compile)
-    notes.append(measured.memory_meaning)
-    compile_s = None
+    # Dynamo's counts during the first call, and from its end to the last timed call (compiled rows only).
+    counters = compile_counters if variant.compile else dict
+    compiles: dict[str, dict[str, int]] = {}
+
+    def first_call():
+        before = counters()
+        call()
+        compiles["first"], compiles["after first"] = counter_changes(counters, before), counters()
+
+    window = CudaWindow() if device.type == "cuda" else None
+    measured = rows.measure(call, spec, compiles=variant.compile, window=window, first_call=first_call)
+    notes.append(measured.note)
     if variant.compile:
-        compile_s = max(0.0, measured.first_s - statistics.median(measured.times_ms) / 1e3)
-        first = measured.first_compiles
+        first, later = compiles["first"], counter_changes(counters, compiles["after first"])
         # Inductor's on-disk cache (on by default) makes a repeated row compile faster: say which it was.
         notes.append(
             "torch.compile(model), default mode; compile_s: the first call minus a timed call's median "
             f"({first['graphs']} graphs, inductor FX-graph cache {first['cache hits']} hits / {first['cache misses']} misses)"
         )
-        if measured.timed_compiles["graphs"]:
-            notes.append(f"WARNING: {measured.timed_compiles['graphs']} graphs were compiled during the warm-up and timed calls")
+        if later["graphs"]:
+            notes.append(f"WARNING: {later['graphs']} graphs were compiled during the warm-up and timed calls")
     max_abs_error = None
     if reference is not None:
         max_abs_error = float((call().float() - reference).abs().max())
@@ -416,7 +329,7 @@ def _measure(spec: RowSpec) -> RowResult:
         peak_mib=measured.peak_mib,
         baseline_mib=measured.baseline_mib,
         max_abs_error=max_abs_error,
-        compile_s=compile_s,
+        compile_s=measured.compile_s,
         versions=versions(spec),
         notes="; ".join(notes),
     )

@@ -3,7 +3,9 @@
     spec.py       one row of a table (RowSpec) and what measuring it returns (RowResult)
     shapes.py     the model's FLOPs and the GEMM/bmm shapes of its forward and training step: the floor
                   each row is compared with, timed by the row's own framework in the row's own process
-    memory.py     the RSS peak window of a CPU row; timing.py: warm-up and timed calls
+    rows.py       what every backend's row shares: config, seeded weights, inputs and MLM labels, and
+                  `measure` (first call, baseline, warm-up and timed calls: memory.py's rule)
+    memory.py     the memory rule, the RSS peak window of a CPU row; timing.py: warm-up and timed calls
     plan.py       which rows a run has (the seed's grid, filters, --quick, device detection)
     child.py      one row in a fresh process: `python -m albert_core.bench.child '<spec json>'`
     runner.py     one subprocess per row and round, timeouts, crashes kept as errors, progress bar

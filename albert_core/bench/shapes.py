@@ -72,3 +72,12 @@ def gemms_for(suite: str, config: AlbertConfig, batch: int, seq: int) -> list[Ge
 
 def total_flops(gemms: list[Gemm]) -> int:
     return sum(g.flops for g in gemms)
+
+
+def distinct_products(gemms: list[Gemm]) -> dict[tuple[int, int, int, int], int]:
+    """{(batch, m, k, n): total count}: a floor times each distinct shape once and weighs it by its count."""
+    counts: dict[tuple[int, int, int, int], int] = {}
+    for g in gemms:
+        key = (g.batch, g.m, g.k, g.n)
+        counts[key] = counts.get(key, 0) + g.count
+    return counts

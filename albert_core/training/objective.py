@@ -46,6 +46,7 @@ LOSS_PARTS: dict[str, tuple[LossPart, ...]] = {
         LossPart("mlm", "labels", per_token=True, logits_key="prediction_logits"),
         LossPart("sop", "sentence_order_label", per_token=False, logits_key="sop_logits"),
     ),
+    "mlm": (LossPart("mlm", "labels", per_token=True),),  # AlbertForMaskedLM alone (its `logits`)
     "classify": (LossPart("cls", "labels", per_token=False),),
     "tag": (LossPart("tag", "labels", per_token=True),),
     "choice": (LossPart("choice", "labels", per_token=False),),

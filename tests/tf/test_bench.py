@@ -11,8 +11,9 @@ import keras
 import numpy as np
 import pytest
 
+from albert_core.bench import rows
 from albert_core.bench.spec import VARIANTS, RowSpec
-from albert_core.schema import Head, tensor_specs
+from albert_core.schema import Head
 from albert_tf import bench
 from tests.tf.helpers import tiny_config
 
@@ -43,10 +44,12 @@ def test_every_variant_and_suite_measures_a_row(config_json, suite, variant, pre
     assert result.spec == row
     assert len(result.times_ms) == row.iters and all(math.isfinite(t) and t > 0 for t in result.times_ms)
     assert math.isfinite(result.floor_ms) and result.floor_ms > 0
-    assert result.baseline_mib > 0 and math.isfinite(result.peak_mib) and result.peak_mib >= 0
-    compiled = variant == "xla"
-    if compiled:  # the first call compiles the XLA program: time and memory beyond a warm call
-        assert result.compile_s > 0 and result.peak_mib > 0
+    # The compiling first call runs before the baseline: the window holds warm calls only, which at
+    # this size may reuse freed memory (peak 0), never more than the whole process.
+    assert 0 <= result.peak_mib < result.baseline_mib
+    assert "after the untimed first call" in result.notes
+    if variant == "xla":  # the first call compiles the XLA program
+        assert result.compile_s > 0
     else:
         assert result.compile_s is None
     if suite == "inference" and precision == "bf16":
@@ -62,41 +65,19 @@ def test_every_variant_and_suite_measures_a_row(config_json, suite, variant, pre
 
 
 def test_the_variants_of_a_suite_compute_the_same_model(config_json):
-    config = bench.row_config(config_json)
-    inputs = bench.row_inputs(config, "inference", BATCH, SEQ)
-    state = bench.random_state(config, Head.BASE)
+    config = rows.load_config(config_json)
+    inputs = rows.row_inputs(config, "inference", BATCH, SEQ)
+    state = rows.random_state(config, Head.BASE)
     xla, eager = (bench.prepare_row(spec(config_json, variant=v), config, state, inputs).call() for v in ALBERT_VARIANTS)
     np.testing.assert_allclose(np.asarray(xla), np.asarray(eager), atol=1e-5)
 
-    inputs = bench.row_inputs(config, "training", BATCH, SEQ)
-    state = bench.random_state(config, Head.MASKED_LM)
+    inputs = rows.row_inputs(config, "training", BATCH, SEQ)
+    state = rows.random_state(config, Head.MASKED_LM)
     losses = [bench.prepare_row(spec(config_json, "training", v), config, state, inputs).call() for v in ALBERT_VARIANTS]
     # train_on_batch returns the loss before its update: HF's MLM loss of these weights and labels.
     model = bench.albert_model(spec(config_json, "training"), config, state)
     reference = float(model({k: inputs[k] for k in ("input_ids", "attention_mask", "labels")}, training=False)["loss"])
     np.testing.assert_allclose(losses, [reference, reference], rtol=1e-5)
-
-
-def test_training_inputs_label_15_percent_of_every_row_with_its_ids():
-    config = tiny_config(vocab_size=100)
-    inputs = bench.row_inputs(config, "training", 3, 40)
-    ids, labels = inputs["input_ids"], inputs["labels"]
-    assert ids.dtype == np.int32 and ids.min() >= 5 and ids.max() < 100 and (inputs["attention_mask"] == 1).all()
-    labelled = labels != -100
-    assert (labelled.sum(axis=1) == 6).all()  # round(0.15 × 40)
-    assert (labels[labelled] == ids[labelled]).all()
-    assert "labels" not in bench.row_inputs(config, "inference", 3, 40)
-    np.testing.assert_array_equal(bench.row_inputs(config, "training", 3, 40)["labels"], labels)  # seeded
-
-
-def test_random_state_is_seeded_and_complete():
-    config = tiny_config()
-    state = bench.random_state(config, Head.MASKED_LM)
-    assert set(state) == {s.name for s in tensor_specs(config, Head.MASKED_LM) if s.tied_to is None}
-    again = bench.random_state(config, Head.MASKED_LM)
-    assert all(np.array_equal(state[name], again[name]) for name in state)
-    other = bench.random_state(config, Head.MASKED_LM, seed=1)
-    assert not np.array_equal(state["albert.embeddings.word_embeddings.weight"], other["albert.embeddings.word_embeddings.weight"])
 
 
 def _assert_error(result, *words):
