@@ -2,39 +2,23 @@
 config, and HF's and albert_flax's rows computing the same numbers: the forward's last_hidden_state,
 and the losses of two training steps (the second one follows an AdamW update on each side).
 
-Everything runs in one child process (this file run as a script), as the bench runs its rows: other
-cross modules import transformers with USE_FLAX=0, which hides its Flax classes for the rest of a
-pytest process.
+Everything runs in one child process (tests/cross/bench_child.py), as the bench runs its rows.
 """
-
-import json
-import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from albert_core import AlbertConfig
+from tests.cross.bench_child import child_main, positive, run_child
+from tests.flax.test_bench import TINY  # dropout 0: both sides' training steps are deterministic
 
-TINY = dict(
-    vocab_size=100,
-    embedding_size=8,
-    hidden_size=16,
-    num_attention_heads=2,
-    intermediate_size=32,
-    num_hidden_layers=2,
-    max_position_embeddings=16,
-    hidden_dropout_prob=0.0,  # so both sides' training steps are deterministic
-    attention_probs_dropout_prob=0.0,
-)
 HF_ROWS = [(suite, precision) for suite in ("inference", "training") for precision in ("fp32", "bf16")]
 BATCH, SEQ = 2, 8
 
 
 def measure(model: str) -> dict:
     """The child's work: the hf rows, and both impls' outputs of the same weights and inputs."""
+    from albert_core.bench.rows import load_config
     from albert_core.bench.spec import RowSpec
     from albert_flax import bench
 
@@ -42,7 +26,7 @@ def measure(model: str) -> dict:
         return RowSpec(suite, "flax", impl, "jit", precision, BATCH, SEQ, model=model, warmup=1, iters=2)
 
     rows = {f"{suite} {precision}": bench.run_row(spec(suite, "hf", precision)).to_dict() for suite, precision in HF_ROWS}
-    config = bench.load_config(model)
+    config = load_config(model)
     outputs = {}
     for impl in ("albert", "hf"):
         forward = bench.build_workload(spec("inference", impl, "fp32"), config)
@@ -58,16 +42,8 @@ def measure(model: str) -> dict:
 
 @pytest.fixture(scope="module")
 def child(tmp_path_factory) -> dict:
-    folder = tmp_path_factory.mktemp("bench-hf")
-    AlbertConfig(**TINY).save_pretrained(folder)
-    env = {k: v for k, v in os.environ.items() if k not in ("USE_TF", "USE_FLAX", "USE_TORCH")}
-    done = subprocess.run([sys.executable, __file__, str(folder)], env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def positive(value) -> bool:
-    return value is not None and math.isfinite(value) and value > 0
+    config = AlbertConfig(**{**TINY, "num_hidden_layers": 2})
+    return run_child("tests.cross.test_bench_flax_hf", config, tmp_path_factory.mktemp("bench-hf"))
 
 
 @pytest.mark.parametrize("suite, precision", HF_ROWS)
@@ -93,4 +69,4 @@ def test_hf_and_albert_rows_compute_the_same_numbers(child):
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1])))
+    child_main(measure)

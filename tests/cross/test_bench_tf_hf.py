@@ -2,24 +2,17 @@
 config, and HF's and albert_tf's rows computing the same numbers: the forward's last_hidden_state in
 every variant, and the losses of two training steps (the second follows an AdamW update on each side).
 
-Everything runs in one child process (this module run with -m), as the bench runs its rows: other
-cross modules import transformers with USE_TF=0, which hides its TF classes for the rest of a pytest
-process.
+Everything runs in one child process (tests/cross/bench_child.py), as the bench runs its rows.
 """
 
-import json
-import math
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.cross.bench_child import child_main, positive, run_child
 from tests.tf.helpers import tiny_config
 
-REPO = Path(__file__).resolve().parents[2]
 HF_VARIANTS = ("eager", "function", "xla")
 HF_ROWS = [(suite, variant, precision) for suite in ("inference", "training") for variant in HF_VARIANTS for precision in ("fp32", "bf16")]
 BATCH, SEQ = 2, 8
@@ -29,6 +22,7 @@ def measure(model: str) -> dict:
     """The child's work: the hf rows, and both impls' outputs of the same weights and inputs."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from albert_core.bench.rows import load_config, random_state, row_inputs
     from albert_core.bench.spec import RowSpec
     from albert_core.schema import Head
     from albert_tf import bench
@@ -37,16 +31,16 @@ def measure(model: str) -> dict:
         return RowSpec(suite, "tf", impl, variant, precision, BATCH, SEQ, model=model, warmup=2, iters=2)
 
     rows = {f"{suite} {variant} {precision}": bench.run_row(spec(suite, "hf", variant, precision)).to_dict() for suite, variant, precision in HF_ROWS}
-    config = bench.row_config(model)
+    config = load_config(model)
     outputs = {}
-    inputs = bench.row_inputs(config, "inference", BATCH, SEQ)
-    state = bench.random_state(config, Head.BASE)
+    inputs = row_inputs(config, "inference", BATCH, SEQ)
+    state = random_state(config, Head.BASE)
     for impl, variants in (("albert", ("xla", "eager")), ("hf", HF_VARIANTS)):
         for variant in variants:
             row = bench.prepare_row(spec("inference", impl, variant), config, state, inputs)
             outputs[f"{impl} {variant}"] = np.asarray(row.call()).tolist()
-    inputs = bench.row_inputs(config, "training", BATCH, SEQ)
-    state = bench.random_state(config, Head.MASKED_LM)
+    inputs = row_inputs(config, "training", BATCH, SEQ)
+    state = random_state(config, Head.MASKED_LM)
     losses = {}
     for impl, variant in (("albert", "xla"), ("hf", "function")):
         step = bench.prepare_row(spec("training", impl, variant), config, state, inputs)
@@ -56,17 +50,8 @@ def measure(model: str) -> dict:
 
 @pytest.fixture(scope="module")
 def child(tmp_path_factory) -> dict:
-    folder = tmp_path_factory.mktemp("bench-hf")
-    tiny_config(num_hidden_layers=2, max_position_embeddings=16).save_pretrained(folder)  # dropout 0: deterministic steps
-    env = {k: v for k, v in os.environ.items() if k not in ("USE_TF", "USE_FLAX", "USE_TORCH")}
-    command = [sys.executable, "-m", "tests.cross.test_bench_tf_hf", str(folder)]  # -m: `tests` importable from the root
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def positive(value) -> bool:
-    return value is not None and math.isfinite(value) and value > 0
+    config = tiny_config(num_hidden_layers=2, max_position_embeddings=16)  # dropout 0: deterministic steps
+    return run_child("tests.cross.test_bench_tf_hf", config, tmp_path_factory.mktemp("bench-hf"))
 
 
 @pytest.mark.parametrize("suite, variant, precision", HF_ROWS)
@@ -98,4 +83,4 @@ def test_hf_and_albert_rows_compute_the_same_numbers(child):
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1])))
+    child_main(measure)
