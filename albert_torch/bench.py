@@ -23,7 +23,6 @@ suite, ...) comes back as RowResult(error=...); run_row does not raise.
 from __future__ import annotations
 
 import contextlib
-import os
 import statistics
 import time
 import traceback
@@ -107,10 +106,8 @@ def build_model(spec: RowSpec, config: AlbertConfig) -> torch.nn.Module:
 
 def hf_model_with_state(config: AlbertConfig, head: Head, class_name: str, attention: str, state, prefix: str) -> torch.nn.Module:
     """HF transformers' `class_name` with `attention`, holding the canonical `state` (float32)."""
-    # transformers imports TF and JAX when it sees them unless told not to (slower, +550 MiB RSS);
-    # this only takes effect if it was not imported yet in this process.
-    os.environ.setdefault("USE_TF", "0")
-    os.environ.setdefault("USE_FLAX", "0")
+    # The bench runner starts torch rows with USE_TF=0 USE_FLAX=0 (albert_core.bench.runner); a
+    # library call must not change the caller's environment (it would hide HF's TF classes).
     try:
         import transformers
     except ImportError as exc:

@@ -3,10 +3,6 @@ tiny config, and holds the same weights as the albert rows: the same outputs, lo
 AdamW step as albert_torch's model on the same inputs."""
 
 import math
-import os
-
-os.environ.setdefault("USE_TF", "0")
-os.environ.setdefault("USE_FLAX", "0")
 
 import pytest
 import torch
