@@ -65,6 +65,9 @@ def register(subparsers) -> None:
     pre.add_argument("--eval-files", nargs="+", default=None, help="held-out text files (default: the corpus's heldout.txt)")
     pre.add_argument("--init", default=None, help="start from these weights (any format albert reads)")
     pre.add_argument("--eval-size", type=int, default=256, help="held-out examples in each evaluation")
+    pre.add_argument("--data-workers", type=int, default=1,
+                     help="build batches in this many processes, taken in turn (worker w seeded from --seed and w; "
+                          "1: in this process). The batches depend on the count: resume with the same one")
     _add_training_options(pre)
     pre.set_defaults(run=run_pretrain, task="pretrain")
 
@@ -155,6 +158,7 @@ def _report(result: dict) -> None:
 
 def run_pretrain(args) -> int:
     from ..data.batches import BatchList
+    from ..data.parallel import ParallelStream
     from ..data.pretraining import PretrainingStream
 
     train = backend_train(args.backend)
@@ -166,8 +170,11 @@ def run_pretrain(args) -> int:
     if args.max_seq_length > config.max_position_embeddings:
         raise ConfigError(f"--max-seq-length {args.max_seq_length} exceeds max_position_embeddings {config.max_position_embeddings}")
     targs = training_arguments(args, "pretrain")
+    targs.extra["data_workers"] = args.data_workers
     stream = PretrainingStream(_corpus_files(args.train_files, "train.txt"), tokenizer, max_seq_length=args.max_seq_length,
                                batch_size=args.batch_size, seed=args.seed)
+    if args.data_workers != 1:
+        stream = ParallelStream(stream.for_workers(args.data_workers))
     held_out = PretrainingStream(_corpus_files(args.eval_files, "heldout.txt"), tokenizer, max_seq_length=args.max_seq_length,
                                  batch_size=args.batch_size, seed=args.seed + 1)
     eval_source = BatchList.take(held_out, max(1, args.eval_size // args.batch_size))  # the same batches at every evaluation

@@ -2,6 +2,7 @@
 
 - PretrainingStream: masked-LM + sentence-order batches streamed from raw text files.
 - FinetuneDataset: classify / tag / choice / qa batches from CSV or JSONL files.
+- ParallelStream: a stream's micro-batches built in N worker processes, taken in turn.
 - BatchList: fixed micro-batches (a held-out set, a replay) behind the same stream interface.
 - postprocess: model outputs → top-k tokens, labels, word tags, choices, answer spans.
 - metrics: accuracies, BIO entity F1, SQuAD EM/F1, and an Evaluator over eval batches.
@@ -15,6 +16,7 @@ from .finetune import TASKS, FinetuneDataset
 from .labels import build_label_list, load_label_list, save_label_list
 from .masking import IGNORE_INDEX, MaskingVocab, mask_ngrams
 from .metrics import Evaluator
+from .parallel import ParallelStream
 from .pretraining import PretrainingStream
 from .squad import QAExample
 from .text import iter_documents, split_sentences
@@ -26,6 +28,7 @@ __all__ = [
     "FinetuneDataset",
     "IGNORE_INDEX",
     "MaskingVocab",
+    "ParallelStream",
     "PretrainingStream",
     "QAExample",
     "TASKS",

@@ -21,6 +21,7 @@ masking the skipped examples.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -109,6 +110,16 @@ class PretrainingStream:
         self.max_predictions_per_seq = check_positive("max_predictions_per_seq", max_predictions_per_seq)
         self.vocab = MaskingVocab.from_tokenizer(tokenizer)
         self.position = 0
+
+    def for_workers(self, workers: int) -> list["PretrainingStream"]:
+        """`workers` copies of this stream for ParallelStream: the same files and settings, worker w
+        seeded seeding.worker_seed(seed, w), so worker 0 is this stream and the others are
+        independent passes over the same text (their own file order, chunking, shuffle, masking)."""
+        workers = check_positive("workers", workers)
+        copies = [copy.copy(self) for _ in range(workers)]
+        for w, stream in enumerate(copies):
+            stream.seed, stream.position = seeding.worker_seed(self.seed, w), 0
+        return copies
 
     # ----- the stream interface ----------------------------------------------------------------
     def seek(self, position: int) -> None:

@@ -17,11 +17,19 @@ DOCUMENT = 2
 SHUFFLE = 3
 MASKING = 4
 EXAMPLE_ORDER = 5
+WORKER = 6
 
 
 def rng_for(seed: int, purpose: int, *keys: int) -> np.random.Generator:
     """A numpy Generator determined by seed, purpose and keys (non-negative ints), on any platform."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(purpose), *(int(k) for k in keys)]))
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """The seed of data worker `worker` of a run seeded `seed`: worker 0 keeps `seed` itself."""
+    if worker == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), WORKER, int(worker)]).generate_state(1)[0] >> 1)
 
 
 def check_seed(seed) -> int:
