@@ -9,7 +9,7 @@ the same N streams, and `seek(p)` is exact: each worker seeks to its own share o
 `PretrainingStream.for_workers(n)` makes the N streams (worker 0 keeps the seed, so one worker
 gives exactly the in-process stream). Processes are started with "spawn" (safe beside CUDA, JAX
 and TensorFlow threads in the parent) when iteration begins, and stopped when the iterator is
-closed or garbage-collected. An error in a worker is raised in the parent with its traceback.
+closed or garbage-collected, and stop by themselves when the parent dies. An error in a worker is raised in the parent with its traceback.
 """
 
 from __future__ import annotations
@@ -28,11 +28,20 @@ POLL_SECONDS = 1.0  # how often a waiting consumer checks that the worker it wai
 
 
 def _produce(stream, position: int, out) -> None:
-    """Worker process: put the stream's micro-batches from `position` on `out`, forever."""
+    """Worker process: put the stream's micro-batches from `position` on `out` until the parent is
+    gone. A parent killed outright (SIGKILL, or SIGTERM, which runs no cleanup) cannot stop its
+    workers, so a worker waiting on a full queue checks every POLL_SECONDS that its parent lives."""
+    parent = multiprocessing.parent_process()
     try:
         stream.seek(position)
         for batch in stream:
-            out.put(("batch", batch))
+            while True:
+                try:
+                    out.put(("batch", batch), timeout=POLL_SECONDS)
+                    break
+                except queue.Full:
+                    if parent is not None and not parent.is_alive():
+                        return
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
         out.put(("error", traceback.format_exc()))
 

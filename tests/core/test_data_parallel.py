@@ -103,3 +103,53 @@ def test_bad_arguments(corpus, tokenizer):
         ParallelStream([stream(corpus, tokenizer), PretrainingStream(corpus, tokenizer, max_seq_length=32, batch_size=8)])
     with pytest.raises(DataError, match="workers must be a positive int, got 0"):
         stream(corpus, tokenizer).for_workers(0)
+
+
+PARENT = """
+import sys, time
+sys.path.insert(0, {root!r})
+from albert_core.data import ParallelStream
+from tests.core.test_data_parallel import FailingStream, EndlessStream
+if __name__ == "__main__":
+    iterator = iter(ParallelStream([EndlessStream(), EndlessStream()]))
+    next(iterator)
+    import multiprocessing
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(600)
+"""
+
+
+class EndlessStream(FailingStream):
+    def __iter__(self):
+        while True:
+            yield {"input_ids": np.zeros((2, 3), np.int32)}
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT.format(root=str(Path(__file__).resolve().parents[2])))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(pids) >= 2
+    parent.send_signal(signal.SIGKILL)  # no cleanup runs in the parent
+    parent.wait()
+    deadline = time.monotonic() + 20
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in alive if _running(pid)]
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
