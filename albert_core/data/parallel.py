@@ -8,8 +8,9 @@ the same N streams, and `seek(p)` is exact: each worker seeks to its own share o
 
 `PretrainingStream.for_workers(n)` makes the N streams (worker 0 keeps the seed, so one worker
 gives exactly the in-process stream). Processes are started with "spawn" (safe beside CUDA, JAX
-and TensorFlow threads in the parent) when iteration begins, and stopped when the iterator is
-closed or garbage-collected, and stop by themselves when the parent dies. An error in a worker is raised in the parent with its traceback.
+and TensorFlow threads in the parent) when iteration begins and stopped when the iterator is
+closed or garbage-collected; a parent killed outright leaves them to stop by themselves. An error
+in a worker is raised in the parent with its traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from .errors import DataError, check_position
 
 QUEUE_BATCHES = 4  # micro-batches each worker may run ahead of the consumer
-POLL_SECONDS = 1.0  # how often a waiting consumer checks that the worker it waits for is alive
+POLL_SECONDS = 1.0  # how often a waiting consumer (worker) checks that its worker (parent) is alive
 
 
 def _produce(stream, position: int, out) -> None:

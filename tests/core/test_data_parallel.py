@@ -2,6 +2,11 @@
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,7 +114,7 @@ PARENT = """
 import sys, time
 sys.path.insert(0, {root!r})
 from albert_core.data import ParallelStream
-from tests.core.test_data_parallel import FailingStream, EndlessStream
+from tests.core.test_data_parallel import EndlessStream
 if __name__ == "__main__":
     iterator = iter(ParallelStream([EndlessStream(), EndlessStream()]))
     next(iterator)
@@ -126,12 +131,6 @@ class EndlessStream(FailingStream):
 
 
 def test_workers_stop_when_their_parent_is_killed(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     script = tmp_path / "parent.py"
     script.write_text(PARENT.format(root=str(Path(__file__).resolve().parents[2])))
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
