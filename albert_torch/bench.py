@@ -10,7 +10,8 @@ One row = one model, variant, precision and shape, measured in this process:
   train mode, 15% of each row's positions labelled, one call = forward with `labels=`, backward,
   `torch.optim.AdamW` step (lr 1e-4) and `zero_grad`, the step albert_torch.training takes.
 - variants: "sdpa" (the default), "eager" attention, "sdpa+compile" (`torch.compile(model)`),
-  "sdpa+checkpointing" (`model.gradient_checkpointing_enable()`, training only).
+  "sdpa+checkpointing" (`model.gradient_checkpointing_enable()`, training only), "sdpa+onednn"
+  (`model.enable_onednn_inference()`, float32 CPU inference only).
 - precision: fp32; bf16 / fp16 inference casts the model (`from_pretrained(dtype=...)` in
   docs/torch.md); bf16 / fp16 training keeps float32 parameters and AdamW state and runs the forward
   under `torch.autocast` (fp16 with a GradScaler), as albert_torch.training does.
@@ -49,6 +50,7 @@ class Variant:
     attention: str  # "sdpa" or "eager"
     compile: bool = False  # torch.compile(model)
     checkpointing: bool = False  # model.gradient_checkpointing_enable()
+    onednn: bool = False  # model.enable_onednn_inference()
 
 
 VARIANT_OPTIONS = {
@@ -56,6 +58,7 @@ VARIANT_OPTIONS = {
     "eager": Variant("eager"),
     "sdpa+compile": Variant("sdpa", compile=True),
     "sdpa+checkpointing": Variant("sdpa", checkpointing=True),
+    "sdpa+onednn": Variant("sdpa", onednn=True),
 }
 
 
@@ -73,6 +76,8 @@ def cannot_run(spec: RowSpec) -> str | None:
         return f"this GPU ({torch.cuda.get_device_name()}) has no bfloat16 support"
     if spec.suite == "inference" and VARIANT_OPTIONS[spec.variant].checkpointing:
         return "gradient checkpointing is a training variant: without gradients there is nothing to recompute (the row would be the sdpa one)"
+    if VARIANT_OPTIONS[spec.variant].onednn and (spec.suite != "inference" or spec.device != "cpu" or spec.precision != "fp32"):
+        return "the oneDNN packed linear serves gradient-free float32 CPU forwards only (elsewhere the row would be the sdpa one)"
     return None
 
 
@@ -272,6 +277,9 @@ def _measure(spec: RowSpec) -> RowResult:
     if spec.suite == "inference":
         model.eval()
         notes.append("eval mode, torch.inference_mode()")
+        if variant.onednn:
+            model.enable_onednn_inference()
+            notes.append("model.enable_onednn_inference(): linear layers through oneDNN on pre-packed weights")
         if spec.precision != "fp32":
             reference = inference_call(model, batch, sync)().float()
             model.to(dtype)

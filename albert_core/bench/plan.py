@@ -33,6 +33,8 @@ INFERENCE_SHAPES = tuple((b, s) for b in (4, 8, 16) for s in (128, 256, 512))
 QUICK_SHAPE = (2, 128)
 # Variants that only change the backward pass: meaningless for an inference row.
 TRAINING_ONLY = frozenset({"sdpa+checkpointing", "jit+remat"})
+# Variants that only change a gradient-free float32 CPU forward (elsewhere the row is the default one).
+FP32_CPU_INFERENCE_ONLY = frozenset({"sdpa+onednn"})
 ALL_SUITES = SUITES + TOOLS  # what --suites may name
 # (warm-up calls, timed calls): on CPU the 5 + 10; on GPU the seed's 100 timed iterations.
 ITERATIONS = {"cpu": (5, 10), "gpu": (10, 100)}
@@ -179,7 +181,11 @@ def build_plan(
                 for variant in names:
                     if suite == "inference" and variant in TRAINING_ONLY:
                         continue
+                    if variant in FP32_CPU_INFERENCE_ONLY and (suite != "inference" or device != "cpu"):
+                        continue
                     for precision in chosen_precisions:
+                        if variant in FP32_CPU_INFERENCE_ONLY and precision != "fp32":
+                            continue
                         for batch, seq in grid:
                             rows.append(RowSpec(suite, backend, impl, variant, precision, batch, seq, model, warmup, iters, device))
     rows.sort(key=_interleave_key)

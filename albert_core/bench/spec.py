@@ -19,7 +19,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 # Each backend's variants: the first of each list is the default path, the call the README shows.
 VARIANTS = {
-    ("torch", "albert"): ("sdpa", "eager", "sdpa+compile", "sdpa+checkpointing"),
+    ("torch", "albert"): ("sdpa", "eager", "sdpa+compile", "sdpa+checkpointing", "sdpa+onednn"),
     ("torch", "hf"): ("sdpa", "eager", "sdpa+compile"),
     ("tf", "albert"): ("xla", "eager"),
     ("tf", "hf"): ("eager", "function", "xla"),

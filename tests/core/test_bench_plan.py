@@ -29,8 +29,9 @@ def full(**kwargs):
 def test_full_plan_is_the_seed_grid_for_every_variant_and_precision():
     plan = full()
     by_suite = Counter(r.suite for r in plan.rows)
-    # inference: variants minus the training-only ones; torch 3 + HF 3, tf 2 + HF 3, flax 1 + HF 1
-    assert by_suite["inference"] == (6 + 5 + 2) * 2 * len(INFERENCE_SHAPES) == 234
+    # inference: variants minus the training-only ones; torch 3 + HF 3, tf 2 + HF 3, flax 1 + HF 1,
+    # in fp32 and bf16; plus torch's sdpa+onednn in fp32 alone
+    assert by_suite["inference"] == ((6 + 5 + 2) * 2 + 1) * len(INFERENCE_SHAPES) == 243
     # training: every variant; torch 4 + 3, tf 2 + 3, flax 2 + 1
     assert by_suite["training"] == (7 + 5 + 3) * 2 * len(TRAINING_SHAPES) == 180
     assert {(r.batch, r.seq) for r in plan.rows if r.suite == "training"} == {(b, s) for b in (2, 4, 8) for s in (256, 512)}
@@ -49,8 +50,9 @@ def test_training_only_variants_are_planned_for_training_alone():
         suites = {r.suite for r in plan.rows if r.variant == variant}
         assert suites == {"training"}, variant
     assert {r.variant for r in plan.rows if r.suite == "inference" and r.backend == "torch" and r.impl == "albert"} == {
-        "sdpa", "eager", "sdpa+compile"
+        "sdpa", "eager", "sdpa+compile", "sdpa+onednn"
     }
+    assert {(r.suite, r.precision) for r in plan.rows if r.variant == "sdpa+onednn"} == {("inference", "fp32")}
 
 
 def test_gpu_plan_adds_fp16_and_the_seed_iterations():

@@ -23,12 +23,14 @@ TINY = dict(vocab_size=1000, embedding_size=16, hidden_size=64, num_hidden_layer
 # row whose weights or inputs differ from the reference (differences of order 1).
 BF16_MAX_ERROR = 0.1
 TRAINING_ONLY = {"sdpa+checkpointing"}
+FP32_INFERENCE_ONLY = {"sdpa+onednn"}
 ALBERT_ROWS = [
     (suite, variant, precision)
     for suite in ("inference", "training")
     for variant in VARIANTS[("torch", "albert")]
     for precision in ("fp32", "bf16")
     if not (suite == "inference" and variant in TRAINING_ONLY)
+    and not (variant in FP32_INFERENCE_ONLY and (suite, precision) != ("inference", "fp32"))
 ]
 
 
@@ -130,6 +132,8 @@ def test_floor_times_real_products():
         (dict(precision="fp16"), "fp16 rows run on GPU only"),
         (dict(backend="tf", variant="xla"), "albert_torch.bench runs torch rows"),
         (dict(variant="sdpa+checkpointing"), "gradient checkpointing is a training variant"),
+        (dict(variant="sdpa+onednn", suite="training"), "gradient-free float32 CPU forwards only"),
+        (dict(variant="sdpa+onednn", precision="bf16"), "gradient-free float32 CPU forwards only"),
         (dict(device="tpu"), "RowSpec.device must be 'cpu' or 'gpu'"),
         (dict(model="no/such/config.json"), "neither a preset"),
         (dict(seq=600), "max_position_embeddings"),

@@ -1,0 +1,105 @@
+"""CPU inference through oneDNN with pre-packed weights: `model.enable_onednn_inference()`.
+
+PyTorch's float32 CPU `nn.Linear` calls its BLAS (MKL in the official wheels). On AMD EPYC
+hosts MKL's sgemm runs at less than half the machine's rate: albert-base's [1024x768]@[768x3072]
+GEMM ran at 185 GFLOP/s through `F.linear`, 454 GFLOP/s through oneDNN with the weight reordered
+once into oneDNN's blocked layout (2026-12-04, 2-core EPYC, torch 2.13; docs/benchmarks.md). The
+whole albert-base forward at 8 x 128 went from 1,047 to 545 ms, max |Δ| 2.9e-06 on hidden states.
+
+oneDNN ships inside every official CPU build of torch; its packed linear is reached through
+`torch.ops.mkldnn._reorder_linear_weight` / `_linear_pointwise`, the ops TorchInductor's
+weight-prepacking pass emits (inductor itself picks MKL's packed path for float32, which is the
+slow one here). They are private, so `onednn_inference_available()` checks for them and
+`enable_onednn_inference` raises a clear error where they are missing.
+
+`OneDNNLinear` keeps nn.Linear's parameters (the state dict, save_pretrained and the optimizer
+see the same tensors) and uses the packed copy only where it is exact to do so: no autograd
+(eval under torch.no_grad / inference_mode), float32, CPU. Anything else (training, bf16, CUDA)
+runs nn.Linear's own forward. The packed copy is rebuilt when the weight changes (its version
+counter moves on every in-place write: optimizer steps, load_state_dict, copy_).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def onednn_inference_available() -> bool:
+    """Whether this torch build has oneDNN and the packed-linear ops."""
+    ops = torch.ops.mkldnn
+    return bool(torch.backends.mkldnn.is_available()) and all(
+        hasattr(ops, name) for name in ("_reorder_linear_weight", "_linear_pointwise")
+    )
+
+
+class OneDNNLinear(nn.Linear):
+    """nn.Linear whose gradient-free float32 CPU forward runs oneDNN on a pre-packed weight."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+        self._packed: torch.Tensor | None = None
+        self._packed_for: tuple | None = None  # (weight version, data pointer) the packed copy was made from
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear) -> "OneDNNLinear":
+        """The same layer, sharing `linear`'s parameters (no copy)."""
+        layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None, device="meta")
+        layer.weight = linear.weight
+        layer.bias = linear.bias
+        layer.train(linear.training)
+        return layer
+
+    def _uses_onednn(self, x: torch.Tensor) -> bool:
+        return (
+            not torch.is_grad_enabled()
+            and x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and self.weight.dtype == torch.float32
+        )
+
+    def packed_weight(self) -> torch.Tensor:
+        """The weight in oneDNN's layout, re-packed whenever the weight tensor was written to."""
+        source = (self.weight._version, self.weight.data_ptr())
+        if self._packed is None or self._packed_for != source:
+            with torch.no_grad():
+                self._packed = torch.ops.mkldnn._reorder_linear_weight(self.weight.detach(), None)
+            self._packed_for = source
+        return self._packed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._uses_onednn(x):
+            return super().forward(x)
+        bias = None if self.bias is None else self.bias.detach()
+        return torch.ops.mkldnn._linear_pointwise(x, self.packed_weight(), bias, "none", [], "")
+
+    def _apply(self, fn, recurse=True):
+        # .to(), .cuda(), .half() ... make new parameter tensors; drop the packed copy of the old one.
+        self._packed, self._packed_for = None, None
+        return super()._apply(fn, recurse)
+
+
+def enable_onednn_inference(model: nn.Module) -> nn.Module:
+    """Replace every nn.Linear in `model` by a OneDNNLinear sharing its parameters (in place)."""
+    if not onednn_inference_available():
+        raise RuntimeError(
+            f"enable_onednn_inference needs a torch build with oneDNN's packed linear "
+            f"(torch.ops.mkldnn._linear_pointwise); torch {torch.__version__} has none"
+        )
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Linear:
+                setattr(parent, name, OneDNNLinear.from_linear(child))
+    return model
+
+
+def disable_onednn_inference(model: nn.Module) -> nn.Module:
+    """Put plain nn.Linear layers back (sharing the same parameters)."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, OneDNNLinear):
+                layer = nn.Linear(child.in_features, child.out_features, bias=child.bias is not None, device="meta")
+                layer.weight, layer.bias = child.weight, child.bias
+                layer.train(child.training)
+                setattr(parent, name, layer)
+    return model
