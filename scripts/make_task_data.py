@@ -462,11 +462,13 @@ def _question(entry: Entry) -> str:
     return f"What is {entry.name}?"
 
 
-def make_qa(docs: list[Document], dev_docs: set[str], rng: random.Random) -> dict[str, list[dict]]:
+def make_qa(docs: list[Document], dev_docs: set[str], rng: random.Random, train_all: bool = False) -> dict[str, list[dict]]:
     """SQuAD v2-style records: a window of QA_WINDOW consecutive entries of one document as the
     context ("signature\\ndescription" each, blank line between), the question naming one entry,
     the answer that entry's first sentence at its exact offset; every QA_UNANSWERABLE_EVERY-th
-    question names an entry of the same document outside the window (no answer)."""
+    question names an entry of the same document outside the window (no answer). train_all: train
+    takes every candidate (no size or per-document cap); dev is the same either way, since the
+    train draw shuffles all train candidates whatever its size."""
     candidates = []
     for doc in docs:
         usable = []
@@ -505,14 +507,17 @@ def make_qa(docs: list[Document], dev_docs: set[str], rng: random.Random) -> dic
             record_id = hashlib.sha1(f"{doc.path}|{entry.name}|{start}".encode()).hexdigest()[:16]
             candidates.append((doc.path, {"id": record_id, "question": question, "context": context, "answers": answers}))
     candidates = _drop_repeated(candidates, lambda r: (r["question"], r["context"]))
+    if train_all:
+        return _split_and_sample(candidates, dev_docs, {**QA_SIZE, "train": len(candidates)}, rng, {**PER_DOC_CAP, "train": None})
     return _split_and_sample(candidates, dev_docs, QA_SIZE, rng)
 
 
-def _split_and_sample(candidates, dev_docs: set[str], sizes: dict[str, int], rng: random.Random) -> dict[str, list[dict]]:
+def _split_and_sample(candidates, dev_docs: set[str], sizes: dict[str, int], rng: random.Random, caps=None) -> dict[str, list[dict]]:
+    caps = PER_DOC_CAP if caps is None else caps
     out = {}
     for split in ("train", "dev"):
         chosen = [(doc, record) for doc, record in candidates if (doc in dev_docs) == (split == "dev")]
-        out[split] = _capped_sample(chosen, sizes[split], PER_DOC_CAP[split], rng)
+        out[split] = _capped_sample(chosen, sizes[split], caps[split], rng)
     return out
 
 
@@ -535,14 +540,14 @@ def fetch_deb(deb: Path | None, any_version: bool) -> Path:
     return deb
 
 
-def build(deb: Path) -> dict[str, dict[str, list[dict]]]:
+def build(deb: Path, qa_train_all: bool = False) -> dict[str, dict[str, list[dict]]]:
     docs = [parse_document(path, text) for path, text in read_sources(deb)]
     dev_docs = {path for i, (path, _) in enumerate(extract_documents(deb)) if i % DEV_EVERY == 0}
     return {
         "classify": make_classify(docs, dev_docs, random.Random(f"{SEED}:classify")),
         "tag": make_tag(docs, dev_docs, random.Random(f"{SEED}:tag")),
         "choice": make_choice(docs, dev_docs, random.Random(f"{SEED}:choice")),
-        "qa": make_qa(docs, dev_docs, random.Random(f"{SEED}:qa")),
+        "qa": make_qa(docs, dev_docs, random.Random(f"{SEED}:qa"), train_all=qa_train_all),
     }
 
 
@@ -587,8 +592,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "tasks")
     parser.add_argument("--any-version", action="store_true", help="build from a package other than the pinned one")
     parser.add_argument("--stats", action="store_true", help="print counts, label distributions and baselines")
+    parser.add_argument("--qa-train-all", action="store_true",
+                        help="qa train: every candidate record (2,923) instead of the committed 1,200, no per-document cap; "
+                             "dev unchanged (an experiment, docs/training.md; write it to another --out)")
     args = parser.parse_args()
-    data = build(fetch_deb(args.deb, args.any_version))
+    data = build(fetch_deb(args.deb, args.any_version), qa_train_all=args.qa_train_all)
     write(data, args.out)
     if args.stats:
         print(json.dumps(statistics(data), indent=1))
