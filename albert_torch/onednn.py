@@ -41,14 +41,11 @@ class OneDNNLinear(nn.Linear):
         self._packed: torch.Tensor | None = None
         self._packed_for: tuple | None = None  # (weight version, data pointer) the packed copy was made from
 
-    @classmethod
-    def from_linear(cls, linear: nn.Linear) -> "OneDNNLinear":
-        """The same layer, sharing `linear`'s parameters (no copy)."""
-        layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None, device="meta")
-        layer.weight = linear.weight
-        layer.bias = linear.bias
-        layer.train(linear.training)
-        return layer
+    def __getstate__(self):
+        # deepcopy and pickling (torch.save(model)) cannot read a oneDNN-layout tensor; the copy
+        # packs its own weight on its first forward.
+        state = super().__getstate__()
+        return {**state, "_packed": None, "_packed_for": None}
 
     def _uses_onednn(self, x: torch.Tensor) -> bool:
         return (
@@ -79,6 +76,14 @@ class OneDNNLinear(nn.Linear):
         return super()._apply(fn, recurse)
 
 
+def _sharing_parameters(cls: type[nn.Linear], linear: nn.Linear) -> nn.Linear:
+    """A `cls` layer of `linear`'s shape holding `linear`'s own parameters (no copy)."""
+    layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None, device="meta")
+    layer.weight, layer.bias = linear.weight, linear.bias
+    layer.train(linear.training)
+    return layer
+
+
 def enable_onednn_inference(model: nn.Module) -> nn.Module:
     """Replace every nn.Linear in `model` by a OneDNNLinear sharing its parameters (in place)."""
     if not onednn_inference_available():
@@ -89,7 +94,7 @@ def enable_onednn_inference(model: nn.Module) -> nn.Module:
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if type(child) is nn.Linear:
-                setattr(parent, name, OneDNNLinear.from_linear(child))
+                setattr(parent, name, _sharing_parameters(OneDNNLinear, child))
     return model
 
 
@@ -98,8 +103,5 @@ def disable_onednn_inference(model: nn.Module) -> nn.Module:
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, OneDNNLinear):
-                layer = nn.Linear(child.in_features, child.out_features, bias=child.bias is not None, device="meta")
-                layer.weight, layer.bias = child.weight, child.bias
-                layer.train(child.training)
-                setattr(parent, name, layer)
+                setattr(parent, name, _sharing_parameters(nn.Linear, child))
     return model

@@ -1,6 +1,9 @@
 """model.enable_onednn_inference(): oneDNN's packed linear for gradient-free float32 CPU forwards,
 the same numbers as nn.Linear's path, the same parameters, and nn.Linear's path everywhere else."""
 
+import copy
+import io
+
 import pytest
 import torch
 from torch import nn
@@ -84,3 +87,20 @@ def test_bfloat16_runs_nn_linears_path():
         expected = model.to(torch.bfloat16)(**inputs).last_hidden_state
         got = model.enable_onednn_inference()(**inputs).last_hidden_state
     assert torch.equal(got, expected)
+
+
+def test_a_used_model_deep_copies_and_saves():
+    # The packed weight is a oneDNN-layout tensor that neither deepcopy nor pickle can read.
+    config = small_config()
+    torch.manual_seed(0)
+    model = albert_torch.AlbertModel(config).eval().enable_onednn_inference()
+    inputs = model_inputs(albert_torch.AlbertModel, config)
+    with torch.no_grad():
+        expected = model(**inputs).last_hidden_state  # packs every weight
+        copied = copy.deepcopy(model)
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, weights_only=False)
+        for other in (copied, loaded):
+            torch.testing.assert_close(other(**inputs).last_hidden_state, expected, atol=0, rtol=0)
