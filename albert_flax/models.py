@@ -79,6 +79,7 @@ class AlbertPreTrainedModel:
         precision: Any = None,
         remat: bool = False,
         scan_unroll: int = 1,
+        attention_per_example: Optional[bool] = None,
         _do_init: bool = True,
     ):
         if not isinstance(config, AlbertConfig):
@@ -87,7 +88,13 @@ class AlbertPreTrainedModel:
         self.dtype = dtype
         self.param_dtype = param_dtype
         self.module = self.module_class(
-            config=config, dtype=dtype, param_dtype=param_dtype, precision=precision, remat=remat, scan_unroll=scan_unroll
+            config=config,
+            dtype=dtype,
+            param_dtype=param_dtype,
+            precision=precision,
+            remat=remat,
+            scan_unroll=scan_unroll,
+            attention_per_example=attention_per_example,
         )
         self.seed = seed
         self._params = None
