@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch import nn
 
 from albert_core.bench import rows
 from albert_core.bench.rows import LEARNING_RATE, load_config, random_state, row_head, row_inputs
@@ -39,6 +40,8 @@ from albert_core.bench.shapes import Gemm, distinct_products, gemms_for
 from albert_core.bench.spec import RowResult, RowSpec
 from albert_core.config import AlbertConfig
 from albert_core.schema import Head, tensor_specs
+
+from .onednn import OneDNNLinear
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 FLOOR_SEED = 2
@@ -189,8 +192,10 @@ class CudaWindow:
 
 
 # ----- the GEMM floor -----------------------------------------------------------------------------
-def gemm_floor_ms(gemms: list[Gemm], dtype: torch.dtype, device: torch.device) -> float:
-    """Σ count × median ms of each distinct product, torch.matmul at `dtype` on `device`."""
+@torch.no_grad()  # OneDNNLinear packs only without autograd
+def gemm_floor_ms(gemms: list[Gemm], dtype: torch.dtype, device: torch.device, onednn: bool = False) -> float:
+    """Σ count × median ms of each distinct product, torch.matmul at `dtype` on `device`; with
+    `onednn`, the 2-D products (the linear layers') through OneDNNLinear's packed path as the row's."""
     sync = synchronizer(device)
     # On a GPU one product takes microseconds: time several between synchronisations.
     inner = 10 if device.type == "cuda" else 1
@@ -200,14 +205,18 @@ def gemm_floor_ms(gemms: list[Gemm], dtype: torch.dtype, device: torch.device) -
         lead = (batch,) if batch > 1 else ()
         a = torch.randn(*lead, m, k, generator=generator).to(device, dtype)
         b = torch.randn(*lead, k, n, generator=generator).to(device, dtype)
+        product = lambda a, b=b: torch.matmul(a, b)  # noqa: E731
+        if onednn and batch == 1:
+            product = OneDNNLinear(k, n, bias=False, device="meta")
+            product.weight = nn.Parameter(b.T.contiguous(), requires_grad=False)
         for _ in range(FLOOR_WARMUP):
-            torch.matmul(a, b)
+            product(a)
         sync()
         samples = []
         for _ in range(FLOOR_REPEATS):
             start = time.perf_counter()
             for _ in range(inner):
-                torch.matmul(a, b)
+                product(a)
             sync()
             samples.append((time.perf_counter() - start) * 1e3 / inner)
         total += count * statistics.median(samples)
@@ -280,6 +289,8 @@ def _measure(spec: RowSpec) -> RowResult:
         if variant.onednn:
             model.enable_onednn_inference()
             notes.append("model.enable_onednn_inference(): linear layers through oneDNN on pre-packed weights")
+        elif spec.impl == "albert" and any(isinstance(m, OneDNNLinear) for m in model.modules()):
+            notes.append("linear layers through oneDNN on pre-packed weights (on by default on this AMD CPU: albert_torch.onednn)")
         if spec.precision != "fp32":
             reference = inference_call(model, batch, sync)().float()
             model.to(dtype)
@@ -292,6 +303,14 @@ def _measure(spec: RowSpec) -> RowResult:
             scaler = " and a GradScaler" if spec.precision == "fp16" else ""
             notes.append(f"float32 parameters and AdamW state, forward under torch.autocast({dtype}){scaler}, as albert_torch.training")
     runnable = torch.compile(model) if variant.compile else model
+    # OneDNNLinear's packed path serves eager gradient-free float32 CPU calls (compiled ones trace nn.Linear).
+    runs_onednn = (
+        spec.suite == "inference"
+        and spec.precision == "fp32"
+        and device.type == "cpu"
+        and not variant.compile
+        and any(isinstance(m, OneDNNLinear) for m in model.modules())
+    )
     if spec.suite == "inference":
         call = inference_call(runnable, batch, sync)
     else:
@@ -323,8 +342,11 @@ def _measure(spec: RowSpec) -> RowResult:
         max_abs_error = float((call().float() - reference).abs().max())
         uncompiled = ", uncompiled" if variant.compile else ""
         notes.append(f"max_abs_error: last_hidden_state against the same model's float32 one{uncompiled}")
-    floor_ms = gemm_floor_ms(gemms_for(spec.suite, config, spec.batch, spec.seq), dtype, device)
-    notes.append(f"floor: torch.matmul of the row's GEMM/bmm shapes in {dtype}, eager (torch.compile calls the same aten GEMMs)")
+    floor_ms = gemm_floor_ms(gemms_for(spec.suite, config, spec.batch, spec.seq), dtype, device, onednn=runs_onednn)
+    if runs_onednn:
+        notes.append("floor: the row's linear-layer GEMMs through OneDNNLinear's packed path, its bmm shapes torch.matmul, float32")
+    else:
+        notes.append(f"floor: torch.matmul of the row's GEMM/bmm shapes in {dtype}, eager (torch.compile calls the same aten GEMMs)")
     if device.type == "cuda":
         notes.append(f"float32 matmul precision {torch.get_float32_matmul_precision()!r}")
     return RowResult(

@@ -12,14 +12,24 @@ weight-prepacking pass emits (inductor itself picks MKL's packed path for float3
 slow one here). They are private, so `onednn_inference_available()` checks for them and
 `enable_onednn_inference` raises a clear error where they are missing.
 
+Where it is on by default: every AlbertPreTrainedModel turns it on when it is built on an AMD x86
+CPU whose torch has the ops (`onednn_inference_by_default()`): MKL is the BLAS of the official x86
+wheels and takes its slow code path on non-Intel CPUs, which is where the 2x above was measured.
+On Intel CPUs MKL ran the same GEMM at 435 GFLOP/s (2026-11-25 host), and on other architectures
+torch's BLAS is not MKL, so those keep nn.Linear unless the user calls enable_onednn_inference.
+
 `OneDNNLinear` keeps nn.Linear's parameters (the state dict, save_pretrained and the optimizer
 see the same tensors) and uses the packed copy only where it is exact to do so: no autograd
-(eval under torch.no_grad / inference_mode), float32, CPU. Anything else (training, bf16, CUDA)
-runs nn.Linear's own forward. The packed copy is rebuilt when the weight changes (its version
+(eval under torch.no_grad / inference_mode), float32, CPU, eager. Anything else (training, bf16
+or autocast, CUDA, and tracing: torch.compile, torch.export, ONNX, TorchScript, which should record a plain
+linear) runs nn.Linear's own forward. The packed copy is rebuilt when the weight changes (its version
 counter moves on every in-place write: optimizer steps, load_state_dict, copy_).
 """
 
 from __future__ import annotations
+
+import platform
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -31,6 +41,34 @@ def onednn_inference_available() -> bool:
     return bool(torch.backends.mkldnn.is_available()) and all(
         hasattr(ops, name) for name in ("_reorder_linear_weight", "_linear_pointwise")
     )
+
+
+def cpu_vendor() -> str:
+    """The x86 vendor string of this CPU from /proc/cpuinfo ("AuthenticAMD", "GenuineIntel"), or ""."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+    for line in cpuinfo.splitlines():
+        if line.startswith("vendor_id"):
+            return line.partition(":")[2].strip()
+    return ""
+
+
+def onednn_inference_by_default() -> bool:
+    """Whether new models turn enable_onednn_inference on themselves: AMD x86 CPUs with MKL as torch's
+    BLAS (its sgemm is slow there) and the oneDNN ops present."""
+    return (
+        platform.machine().lower() in ("x86_64", "amd64")
+        and cpu_vendor() == "AuthenticAMD"
+        and bool(torch.backends.mkl.is_available())
+        and onednn_inference_available()
+    )
+
+
+def _tracing() -> bool:
+    """torch.compile / torch.export (dynamo), TorchScript tracing or ONNX export is recording the call."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 class OneDNNLinear(nn.Linear):
@@ -50,7 +88,9 @@ class OneDNNLinear(nn.Linear):
     def _uses_onednn(self, x: torch.Tensor) -> bool:
         return (
             not torch.is_grad_enabled()
+            and not _tracing()
             and x.device.type == "cpu"
+            and not torch.is_autocast_enabled("cpu")  # autocast runs nn.Linear in bfloat16
             and x.dtype == torch.float32
             and self.weight.dtype == torch.float32
         )

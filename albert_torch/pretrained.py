@@ -19,6 +19,7 @@ from albert_core.config import AlbertConfig
 from albert_core.errors import ConfigError
 from albert_core.schema import ARCHITECTURES, Head
 
+from . import onednn
 from .layers import ATTN_IMPLEMENTATIONS, AlbertAttention, AlbertTransformer
 from .weights import canonical_state, load_canonical_state
 
@@ -78,6 +79,8 @@ class AlbertPreTrainedModel(nn.Module):
             self.init_weights()
         else:
             self.tie_weights()
+        if onednn.onednn_inference_by_default():  # AMD CPUs, where MKL's sgemm is slow: see albert_torch.onednn
+            onednn.enable_onednn_inference(self)
 
     def tie_weights(self) -> None:
         """Heads with an MLM decoder share its weight with the word embeddings (and its bias)."""
@@ -120,16 +123,13 @@ class AlbertPreTrainedModel(nn.Module):
 
     def enable_onednn_inference(self):
         """Run the linear layers' gradient-free float32 CPU forward through oneDNN on pre-packed
-        weights (albert_torch.onednn: about 1.9x on AMD EPYC, where MKL's sgemm is slow). Training,
-        other dtypes and devices keep nn.Linear's path; parameters and state dict are unchanged."""
-        from .onednn import enable_onednn_inference
-
-        return enable_onednn_inference(self)
+        weights (albert_torch.onednn: about 1.9x on AMD EPYC, where MKL's sgemm is slow, and on by
+        default there). Training, other dtypes and devices keep nn.Linear's path; parameters and
+        state dict are unchanged."""
+        return onednn.enable_onednn_inference(self)
 
     def disable_onednn_inference(self):
-        from .onednn import disable_onednn_inference
-
-        return disable_onednn_inference(self)
+        return onednn.disable_onednn_inference(self)
 
     def num_parameters(self) -> int:
         """Trainable parameters, tied ones counted once."""

@@ -14,7 +14,7 @@ from albert_core.bench import rows
 from albert_core.bench.shapes import Gemm
 from albert_core.bench.spec import VARIANTS, RowSpec
 from albert_core.schema import Head
-from albert_torch import bench
+from albert_torch import bench, onednn
 from albert_torch.layers import DEFAULT_ATTN_IMPLEMENTATION
 
 TINY = dict(vocab_size=1000, embedding_size=16, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
@@ -122,8 +122,27 @@ def test_floor_is_the_sum_of_count_times_each_products_median(monkeypatch):
 
 
 def test_floor_times_real_products():
-    floor = bench.gemm_floor_ms([Gemm("ffn", 64, 64, 128, count=2)], torch.float32, torch.device("cpu"))
-    assert math.isfinite(floor) and floor > 0
+    for onednn in (False, True):
+        shapes = [Gemm("ffn", 64, 64, 128, count=2), Gemm("scores", 16, 8, 16, batch=4)]
+        floor = bench.gemm_floor_ms(shapes, torch.float32, torch.device("cpu"), onednn=onednn)
+        assert math.isfinite(floor) and floor > 0
+
+
+@pytest.mark.parametrize("on_by_default", [True, False])
+def test_the_default_rows_floor_follows_its_linear_path(tiny_model, monkeypatch, on_by_default):
+    # Where new models run their linears through oneDNN (AMD CPUs), the default row does, and its
+    # floor times the linear GEMMs the same way; the note says which path the row took.
+    monkeypatch.setattr(onednn, "onednn_inference_by_default", lambda: on_by_default)
+    floors = []
+    monkeypatch.setattr(bench, "gemm_floor_ms", lambda *args, onednn=False: floors.append(onednn) or 1.0)
+    result = bench.run_row(row(tiny_model))
+    assert result.error is None, result.error
+    assert floors == [on_by_default]
+    assert ("on by default on this AMD CPU" in result.notes) is on_by_default
+    assert ("OneDNNLinear's packed path" in result.notes) is on_by_default
+    training = bench.run_row(row(tiny_model, suite="training"))
+    assert floors == [on_by_default, False]  # training runs nn.Linear's path
+    assert "oneDNN" not in training.notes
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import albert_torch
+from albert_torch import onednn
 from albert_torch.onednn import OneDNNLinear, onednn_inference_available
 
 from .test_model import HEADS, model_inputs, small_config
@@ -25,7 +26,7 @@ def test_the_pinned_cpu_torch_has_the_packed_linear():
 def test_every_head_gives_nn_linears_numbers(cls):
     config = small_config(num_labels=2 if cls is albert_torch.AlbertForQuestionAnswering else 3)
     torch.manual_seed(0)
-    model = cls(config).eval()
+    model = cls(config).eval().disable_onednn_inference()  # on by default on AMD CPUs
     inputs = model_inputs(cls, config)
     with torch.inference_mode():
         expected = model(**inputs).to_tuple()
@@ -39,7 +40,7 @@ def test_every_head_gives_nn_linears_numbers(cls):
 
 def test_parameters_and_state_dict_are_the_same_tensors():
     torch.manual_seed(0)
-    model = albert_torch.AlbertModel(small_config())
+    model = albert_torch.AlbertModel(small_config()).disable_onednn_inference()
     before = dict(model.named_parameters())
     keys = list(model.state_dict())
     model.enable_onednn_inference()
@@ -51,7 +52,7 @@ def test_parameters_and_state_dict_are_the_same_tensors():
 def test_training_keeps_nn_linears_path_and_gradients():
     config = small_config()
     torch.manual_seed(0)
-    plain = albert_torch.AlbertForMaskedLM(config).train()
+    plain = albert_torch.AlbertForMaskedLM(config).train().disable_onednn_inference()
     torch.manual_seed(0)
     packed = albert_torch.AlbertForMaskedLM(config).train().enable_onednn_inference()
     inputs = model_inputs(albert_torch.AlbertForMaskedLM, config)
@@ -84,7 +85,7 @@ def test_bfloat16_runs_nn_linears_path():
     model = albert_torch.AlbertModel(config).eval()
     inputs = model_inputs(albert_torch.AlbertModel, config)
     with torch.no_grad():
-        expected = model.to(torch.bfloat16)(**inputs).last_hidden_state
+        expected = model.disable_onednn_inference().to(torch.bfloat16)(**inputs).last_hidden_state
         got = model.enable_onednn_inference()(**inputs).last_hidden_state
     assert torch.equal(got, expected)
 
@@ -104,3 +105,59 @@ def test_a_used_model_deep_copies_and_saves():
         loaded = torch.load(buffer, weights_only=False)
         for other in (copied, loaded):
             torch.testing.assert_close(other(**inputs).last_hidden_state, expected, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("vendor, on", [("AuthenticAMD", True), ("GenuineIntel", False), ("", False)])
+def test_new_models_turn_it_on_for_amd_cpus_only(monkeypatch, vendor, on):
+    # MKL, the BLAS of torch's x86 wheels, runs its slow sgemm on AMD CPUs (docs/torch.md).
+    monkeypatch.setattr(onednn, "cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(onednn.platform, "machine", lambda: "x86_64")
+    assert onednn.onednn_inference_by_default() is on
+    for make in (lambda: albert_torch.AlbertForMaskedLM(small_config()), lambda: meta_built(small_config())):
+        model = make()
+        assert any(isinstance(m, OneDNNLinear) for m in model.modules()) is on
+        assert any(type(m) is nn.Linear for m in model.modules()) is not on
+        assert model.predictions.decoder.weight is model.albert.embeddings.word_embeddings.weight
+
+
+def meta_built(config):
+    """As from_pretrained builds a model: on the meta device, then the state assigned."""
+    state = albert_torch.AlbertForMaskedLM(config).state_dict()
+    with torch.device("meta"):
+        model = albert_torch.AlbertForMaskedLM(config)
+    model.load_state_dict(state, assign=True)
+    model.tie_weights()
+    return model
+
+
+def test_not_on_arm_or_without_the_ops(monkeypatch):
+    monkeypatch.setattr(onednn, "cpu_vendor", lambda: "AuthenticAMD")
+    monkeypatch.setattr(onednn.platform, "machine", lambda: "aarch64")
+    assert not onednn.onednn_inference_by_default()
+    monkeypatch.setattr(onednn.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(onednn, "onednn_inference_available", lambda: False)
+    assert not onednn.onednn_inference_by_default()
+
+
+def test_autocast_runs_nn_linears_bfloat16_path():
+    config = small_config()
+    torch.manual_seed(0)
+    model = albert_torch.AlbertModel(config).eval()
+    inputs = model_inputs(albert_torch.AlbertModel, config)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = model.disable_onednn_inference()(**inputs).last_hidden_state
+        got = model.enable_onednn_inference()(**inputs).last_hidden_state
+    assert got.dtype == torch.bfloat16
+    assert torch.equal(got, expected)
+
+
+def test_exported_programs_record_a_plain_linear():
+    # torch.export (and torch.compile, ONNX) trace nn.Linear's path, not the private oneDNN ops.
+    config = small_config()
+    model = albert_torch.AlbertModel(config).eval().enable_onednn_inference()
+    inputs = model_inputs(albert_torch.AlbertModel, config)
+    with torch.no_grad():
+        program = torch.export.export(model, (), {"input_ids": inputs["input_ids"]})
+    targets = {str(node.target) for node in program.graph.nodes if node.op == "call_function"}
+    assert any("linear" in t for t in targets), targets
+    assert not any("mkldnn" in t for t in targets), targets
