@@ -153,7 +153,7 @@ class AlbertAttention(AlbertSettings):
         def one_example(query, key, value, bias, dropout_rng):  # [seq, hidden] each -> context, probs
             return self.attention_core(query, key, value, bias, dropout_rng, dropout_rate, relative, head_mask)
 
-        # XLA CPU runs the attention core 2-4x faster one example at a time (lax.map: a loop whose
+        # XLA CPU runs the attention core 1.5-4x faster one example at a time (lax.map: a loop whose
         # [heads, seq, seq] scores stay in cache and reuse one buffer) than batched (a [batch, heads,
         # seq, seq] tensor written to fresh memory); accelerators want the batched program (vmap).
         # The loop's backward recomputes each example's probabilities (jax.checkpoint) rather than

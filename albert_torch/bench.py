@@ -283,13 +283,15 @@ def _measure(spec: RowSpec) -> RowResult:
     batch = make_batch(spec, config, device)
     notes = []
     reference = None  # low-precision inference: the same weights' float32 last_hidden_state
+    onednn_linears = False  # the model's linears are OneDNNLinear (variant, or the AMD default)
     if spec.suite == "inference":
         model.eval()
         notes.append("eval mode, torch.inference_mode()")
         if variant.onednn:
             model.enable_onednn_inference()
             notes.append("model.enable_onednn_inference(): linear layers through oneDNN on pre-packed weights")
-        elif spec.impl == "albert" and any(isinstance(m, OneDNNLinear) for m in model.modules()):
+        onednn_linears = any(isinstance(m, OneDNNLinear) for m in model.modules())
+        if onednn_linears and not variant.onednn:
             notes.append("linear layers through oneDNN on pre-packed weights (on by default on this AMD CPU: albert_torch.onednn)")
         if spec.precision != "fp32":
             reference = inference_call(model, batch, sync)().float()
@@ -304,13 +306,7 @@ def _measure(spec: RowSpec) -> RowResult:
             notes.append(f"float32 parameters and AdamW state, forward under torch.autocast({dtype}){scaler}, as albert_torch.training")
     runnable = torch.compile(model) if variant.compile else model
     # OneDNNLinear's packed path serves eager gradient-free float32 CPU calls (compiled ones trace nn.Linear).
-    runs_onednn = (
-        spec.suite == "inference"
-        and spec.precision == "fp32"
-        and device.type == "cpu"
-        and not variant.compile
-        and any(isinstance(m, OneDNNLinear) for m in model.modules())
-    )
+    runs_onednn = onednn_linears and spec.precision == "fp32" and device.type == "cpu" and not variant.compile
     if spec.suite == "inference":
         call = inference_call(runnable, batch, sync)
     else:

@@ -28,6 +28,7 @@ counter moves on every in-place write: optimizer steps, load_state_dict, copy_).
 
 from __future__ import annotations
 
+import functools
 import platform
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def onednn_inference_available() -> bool:
     )
 
 
+@functools.cache  # every model built asks; the CPU does not change
 def cpu_vendor() -> str:
     """The x86 vendor string of this CPU from /proc/cpuinfo ("AuthenticAMD", "GenuineIntel"), or ""."""
     try:

@@ -17,6 +17,13 @@ from .test_model import HEADS, model_inputs, small_config
 ATOL = 1e-5
 
 
+def eval_model_and_inputs():
+    """A seeded small AlbertModel in eval mode (its linears as the host's default makes them) and inputs."""
+    config = small_config()
+    torch.manual_seed(0)
+    return albert_torch.AlbertModel(config).eval(), model_inputs(albert_torch.AlbertModel, config)
+
+
 def test_the_pinned_cpu_torch_has_the_packed_linear():
     # The official CPU wheels ship oneDNN; if a torch release drops the private ops, this says so first.
     assert onednn_inference_available(), torch.__version__
@@ -65,10 +72,8 @@ def test_training_keeps_nn_linears_path_and_gradients():
 
 
 def test_a_changed_weight_is_packed_again():
-    config = small_config()
-    torch.manual_seed(0)
-    model = albert_torch.AlbertModel(config).eval().enable_onednn_inference()
-    inputs = model_inputs(albert_torch.AlbertModel, config)
+    model, inputs = eval_model_and_inputs()
+    model.enable_onednn_inference()
     with torch.no_grad():
         model(**inputs)  # packs every weight
         for p in model.parameters():
@@ -80,10 +85,7 @@ def test_a_changed_weight_is_packed_again():
 
 
 def test_bfloat16_runs_nn_linears_path():
-    config = small_config()
-    torch.manual_seed(0)
-    model = albert_torch.AlbertModel(config).eval()
-    inputs = model_inputs(albert_torch.AlbertModel, config)
+    model, inputs = eval_model_and_inputs()
     with torch.no_grad():
         expected = model.disable_onednn_inference().to(torch.bfloat16)(**inputs).last_hidden_state
         got = model.enable_onednn_inference()(**inputs).last_hidden_state
@@ -92,10 +94,8 @@ def test_bfloat16_runs_nn_linears_path():
 
 def test_a_used_model_deep_copies_and_saves():
     # The packed weight is a oneDNN-layout tensor that neither deepcopy nor pickle can read.
-    config = small_config()
-    torch.manual_seed(0)
-    model = albert_torch.AlbertModel(config).eval().enable_onednn_inference()
-    inputs = model_inputs(albert_torch.AlbertModel, config)
+    model, inputs = eval_model_and_inputs()
+    model.enable_onednn_inference()
     with torch.no_grad():
         expected = model(**inputs).last_hidden_state  # packs every weight
         copied = copy.deepcopy(model)
@@ -140,10 +140,7 @@ def test_not_on_arm_or_without_the_ops(monkeypatch):
 
 
 def test_autocast_runs_nn_linears_bfloat16_path():
-    config = small_config()
-    torch.manual_seed(0)
-    model = albert_torch.AlbertModel(config).eval()
-    inputs = model_inputs(albert_torch.AlbertModel, config)
+    model, inputs = eval_model_and_inputs()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         expected = model.disable_onednn_inference()(**inputs).last_hidden_state
         got = model.enable_onednn_inference()(**inputs).last_hidden_state
@@ -153,9 +150,8 @@ def test_autocast_runs_nn_linears_bfloat16_path():
 
 def test_exported_programs_record_a_plain_linear():
     # torch.export (and torch.compile, ONNX) trace nn.Linear's path, not the private oneDNN ops.
-    config = small_config()
-    model = albert_torch.AlbertModel(config).eval().enable_onednn_inference()
-    inputs = model_inputs(albert_torch.AlbertModel, config)
+    model, inputs = eval_model_and_inputs()
+    model.enable_onednn_inference()
     with torch.no_grad():
         program = torch.export.export(model, (), {"input_ids": inputs["input_ids"]})
     targets = {str(node.target) for node in program.graph.nodes if node.op == "call_function"}
