@@ -63,6 +63,7 @@ class AlbertSettings(nn.Module):
     remat: bool = False  # recompute each encoder step in the backward pass (less memory)
     scan_unroll: int = 1  # encoder steps unrolled per scan iteration (speed vs program size)
     attention_per_example: Optional[bool] = None  # attention core in a loop over examples; None: on CPU
+    ffn_chunk_tokens: Optional[int] = None  # feed-forward over this many tokens at a time; None: 1024 on CPU, 0: all
 
     def settings(self) -> dict:
         """These attributes, to pass on to submodules."""
@@ -74,6 +75,7 @@ class AlbertSettings(nn.Module):
             remat=self.remat,
             scan_unroll=self.scan_unroll,
             attention_per_example=self.attention_per_example,
+            ffn_chunk_tokens=self.ffn_chunk_tokens,
         )
 
     def dense_factory(self):
@@ -135,6 +137,18 @@ class AlbertEmbeddings(AlbertSettings):
 def attention_loops_over_examples(setting: Optional[bool]) -> bool:
     """Resolve AlbertSettings.attention_per_example: None means "on CPU" (the default backend)."""
     return jax.default_backend() == "cpu" if setting is None else setting
+
+
+CPU_FFN_CHUNK_TOKENS = 1024
+
+
+def ffn_chunk_size(setting: Optional[int], tokens: int) -> int:
+    """Resolve AlbertSettings.ffn_chunk_tokens for `tokens` tokens: 0 means one chunk (no loop)."""
+    if setting is None:
+        setting = CPU_FFN_CHUNK_TOKENS if jax.default_backend() == "cpu" else 0
+    if setting < 0:
+        raise ValueError(f"ffn_chunk_tokens must be >= 0 (0: no chunking), got {setting}")
+    return setting if 0 < setting < tokens else 0
 
 
 class AlbertAttention(AlbertSettings):
@@ -222,8 +236,19 @@ class AlbertLayer(AlbertSettings):
         attended, probs = AlbertAttention(**self.settings(), name="attention")(
             hidden, attention_bias, head_mask, deterministic
         )
-        ffn = activation(c.hidden_act)(dense(c.intermediate_size, name="ffn")(attended))
-        ffn = dense(c.hidden_size, name="ffn_output")(ffn)
+        ffn_in, ffn_out, act = dense(c.intermediate_size, name="ffn"), dense(c.hidden_size, name="ffn_output"), activation(c.hidden_act)
+
+        def feed_forward(x):
+            return ffn_out(act(ffn_in(x)))
+
+        tokens = attended.reshape(-1, attended.shape[-1])
+        chunk = ffn_chunk_size(self.ffn_chunk_tokens, tokens.shape[0])
+        if chunk and not self.is_initializing():
+            # XLA CPU: a [tokens, intermediate] activation larger than the cache makes the GELU and
+            # the second product read it back from memory; 1024 tokens at a time keep it in cache.
+            ffn = jax.lax.map(feed_forward, tokens, batch_size=chunk).reshape(attended.shape)
+        else:
+            ffn = feed_forward(attended)
         # Dropout here as in the original ALBERT, HF TF and HF Flax (HF PyTorch omits it).
         ffn = nn.Dropout(rate=c.hidden_dropout_prob)(ffn, deterministic=deterministic)
         return self.layer_norm("full_layer_layer_norm")(ffn + attended), probs

@@ -80,6 +80,7 @@ class AlbertPreTrainedModel:
         remat: bool = False,
         scan_unroll: int = 1,
         attention_per_example: Optional[bool] = None,
+        ffn_chunk_tokens: Optional[int] = None,
         _do_init: bool = True,
     ):
         if not isinstance(config, AlbertConfig):
@@ -95,6 +96,7 @@ class AlbertPreTrainedModel:
             remat=remat,
             scan_unroll=scan_unroll,
             attention_per_example=attention_per_example,
+            ffn_chunk_tokens=ffn_chunk_tokens,
         )
         self.seed = seed
         self._params = None
