@@ -1,5 +1,6 @@
 """Small configs and inputs shared by the Flax tests."""
 
+import jax
 import numpy as np
 
 from albert_core import AlbertConfig
@@ -29,3 +30,11 @@ def token_ids(config, batch=2, seq=7, seed=0):
     mask[-1, seq - 2:] = 0
     ids[-1, seq - 2:] = config.pad_token_id
     return ids, mask
+
+
+def assert_trees_close(a, b, rtol=1e-6, atol=1e-7):
+    """Every leaf of pytree `a` close to the same leaf of `b`."""
+    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(leaves_a) == len(leaves_b)
+    for x, y in zip(leaves_a, leaves_b):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)

@@ -8,18 +8,11 @@ import pytest
 import albert_flax
 from albert_flax.modeling import attention_loops_over_examples
 
-from .helpers import tiny_config, token_ids
-
+from .helpers import assert_trees_close, tiny_config, token_ids
 
 def both_models(model_class, config, **kwargs):
     return [model_class(config, seed=4, attention_per_example=per_example, **kwargs) for per_example in (True, False)]
 
-
-def assert_trees_close(a, b, rtol=1e-6, atol=1e-7):
-    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    assert len(leaves_a) == len(leaves_b)
-    for x, y in zip(leaves_a, leaves_b):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
 
 
 def test_default_loops_on_cpu_only():

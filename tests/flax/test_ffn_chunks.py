@@ -8,14 +8,7 @@ import pytest
 import albert_flax
 from albert_flax.modeling import CPU_FFN_CHUNK_TOKENS, ffn_chunk_size
 
-from .helpers import tiny_config, token_ids
-
-
-def assert_trees_close(a, b, rtol=1e-6, atol=1e-7):
-    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    assert len(leaves_a) == len(leaves_b)
-    for x, y in zip(leaves_a, leaves_b):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+from .helpers import assert_trees_close, tiny_config, token_ids
 
 
 def test_chunk_size_resolution():
