@@ -163,6 +163,32 @@ class AlbertAttention(keras.layers.Layer):
         return self.LayerNorm(hidden_states + projected), probs
 
 
+CPU_FFN_CHUNK_TOKENS = 1024
+
+
+def ffn_chunk_tokens() -> int:
+    """Tokens per feed-forward chunk: 1024 where TensorFlow sees no GPU, else 0 (all at once)."""
+    return 0 if tf.config.list_logical_devices("GPU") else CPU_FFN_CHUNK_TOKENS
+
+
+def feed_forward_in_chunks(feed_forward, hidden, chunk: int):
+    """feed_forward over the [batch, seq, H] tokens `chunk` at a time (a remainder chunk allowed).
+
+    XLA CPU: a [tokens, intermediate] activation larger than the cache makes the GELU and the second
+    product read it back from memory; chunks of 1024 tokens keep it in cache. Only in a traced
+    function with static shapes (under XLA they always are): eagerly, a loop costs a call per chunk.
+    """
+    batch, seq, width = hidden.shape
+    if not chunk or batch is None or seq is None or batch * seq <= chunk or not tf.inside_function():
+        return feed_forward(hidden)
+    tokens = ops.reshape(hidden, (batch * seq, width))
+    whole = (batch * seq) // chunk * chunk
+    parts = [ops.reshape(ops.map(feed_forward, ops.reshape(tokens[:whole], (-1, chunk, width))), (whole, width))]
+    if whole < batch * seq:
+        parts.append(feed_forward(tokens[whole:]))
+    return ops.reshape(ops.concatenate(parts, axis=0) if len(parts) > 1 else parts[0], (batch, seq, width))
+
+
 class AlbertLayer(keras.layers.Layer):
     """Attention block, then the feed-forward block with its residual and LayerNorm."""
 
@@ -186,9 +212,13 @@ class AlbertLayer(keras.layers.Layer):
         self.full_layer_layer_norm.build((None, None, H))
         self.built = True
 
+    def feed_forward(self, x):
+        return self.ffn_output(self.activation(self.ffn(x)))
+
     def call(self, hidden_states, attention_bias, head_mask=None, training=False):
         attended, probs = self.attention(hidden_states, attention_bias, head_mask, training=training)
-        ffn = self.ffn_output(self.activation(self.ffn(attended)))
+        # Inference only: in a training step the chunked loop measured 8% slower (8 x 512, XLA CPU).
+        ffn = feed_forward_in_chunks(self.feed_forward, attended, 0 if training else ffn_chunk_tokens())
         # Dropout on the FFN output, as the original ALBERT, HF's TF/Flax ports and albert_torch
         # (HF PyTorch creates this Dropout and never calls it; eval mode is the same either way).
         ffn = self.dropout(ffn, training=training)
