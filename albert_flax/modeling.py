@@ -236,16 +236,19 @@ class AlbertLayer(AlbertSettings):
         attended, probs = AlbertAttention(**self.settings(), name="attention")(
             hidden, attention_bias, head_mask, deterministic
         )
-        ffn_in, ffn_out, act = dense(c.intermediate_size, name="ffn"), dense(c.hidden_size, name="ffn_output"), activation(c.hidden_act)
+        ffn_in = dense(c.intermediate_size, name="ffn")
+        ffn_out = dense(c.hidden_size, name="ffn_output")
+        act = activation(c.hidden_act)
 
         def feed_forward(x):
             return ffn_out(act(ffn_in(x)))
 
-        tokens = attended.reshape(-1, attended.shape[-1])
-        chunk = ffn_chunk_size(self.ffn_chunk_tokens, tokens.shape[0])
+        chunk = ffn_chunk_size(self.ffn_chunk_tokens, attended.shape[0] * attended.shape[1])
+        # init runs it whole: it creates the parameters, which the loop's body cannot.
         if chunk and not self.is_initializing():
             # XLA CPU: a [tokens, intermediate] activation larger than the cache makes the GELU and
             # the second product read it back from memory; 1024 tokens at a time keep it in cache.
+            tokens = attended.reshape(-1, attended.shape[-1])
             ffn = jax.lax.map(feed_forward, tokens, batch_size=chunk).reshape(attended.shape)
         else:
             ffn = feed_forward(attended)
