@@ -18,6 +18,8 @@ from torch.utils.checkpoint import checkpoint
 
 from albert_core.config import AlbertConfig
 
+from .onednn import OneDNNLinear
+
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager")
 # Measured in benchmarks/bench_torch.py (docs/bench_torch.md): on the project's CPU the fused
 # SDPA kernel is at least as fast as the matmul-softmax-matmul path, and it never materialises the
@@ -183,11 +185,16 @@ class AlbertLayer(nn.Module):
         self.ffn = nn.Linear(config.hidden_size, config.intermediate_size)
         self.ffn_output = nn.Linear(config.intermediate_size, config.hidden_size)
         self.activation = ACTIVATIONS[config.hidden_act]
+        self.hidden_act = config.hidden_act
         self.dropout_prob = config.hidden_dropout_prob
 
     def forward(self, hidden_states, attention_bias=None, head_mask=None, output_attentions=False):
         attention_output, probs = self.attention(hidden_states, attention_bias, head_mask, output_attentions)
-        ffn_output = self.ffn_output(self.activation(self.ffn(attention_output)))
+        if isinstance(self.ffn, OneDNNLinear):  # the activation as oneDNN's post-op, where it can be
+            intermediate = self.ffn.forward_activated(attention_output, self.activation, self.hidden_act)
+        else:
+            intermediate = self.activation(self.ffn(attention_output))
+        ffn_output = self.ffn_output(intermediate)
         # The FFN output's dropout is in the original ALBERT and in HF's TF and Flax ports; HF's
         # PyTorch ALBERT omits it (it creates the Dropout and never calls it). Only train mode differs.
         ffn_output = _dropout(ffn_output, self.dropout_prob, self.training)

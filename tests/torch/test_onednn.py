@@ -84,6 +84,26 @@ def test_a_changed_weight_is_packed_again():
     torch.testing.assert_close(got, expected, atol=ATOL, rtol=0)
 
 
+@pytest.mark.parametrize("hidden_act", [*onednn.POST_OPS, "quick_gelu", "silu"])
+def test_the_ffn_activation_is_a_onednn_post_op_where_it_can_be(hidden_act):
+    config = small_config(hidden_act=hidden_act)
+    torch.manual_seed(0)
+    model = albert_torch.AlbertModel(config).eval().disable_onednn_inference()
+    inputs = model_inputs(albert_torch.AlbertModel, config)
+    with torch.inference_mode():
+        expected = model(**inputs).last_hidden_state
+        model.enable_onednn_inference()
+        separate_calls = []
+        for layer in model.modules():
+            if isinstance(layer, albert_torch.layers.AlbertLayer):
+                activation = layer.activation
+                layer.activation = lambda x, activation=activation: separate_calls.append(1) or activation(x)
+        got = model(**inputs).last_hidden_state
+    torch.testing.assert_close(got, expected, atol=ATOL, rtol=0)
+    # Fused: the layer's own activation function is never called; otherwise once per layer step.
+    assert len(separate_calls) == (0 if hidden_act in onednn.POST_OPS else config.num_hidden_layers * config.inner_group_num)
+
+
 def test_bfloat16_runs_nn_linears_path():
     model, inputs = eval_model_and_inputs()
     with torch.no_grad():
