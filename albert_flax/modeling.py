@@ -25,6 +25,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from albert_core.chunking import CPU_FFN_CHUNK_TOKENS, ffn_chunk_size
 from albert_core.config import AlbertConfig
 from albert_core.inputs import check_model_inputs
 
@@ -139,16 +140,11 @@ def attention_loops_over_examples(setting: Optional[bool]) -> bool:
     return jax.default_backend() == "cpu" if setting is None else setting
 
 
-CPU_FFN_CHUNK_TOKENS = 1024
-
-
-def ffn_chunk_size(setting: Optional[int], tokens: int) -> int:
-    """Resolve AlbertSettings.ffn_chunk_tokens for `tokens` tokens: 0 means one chunk (no loop)."""
+def ffn_chunk_tokens(setting: Optional[int]) -> int:
+    """Resolve AlbertSettings.ffn_chunk_tokens: None means 1024 on CPU (the default backend), else 0."""
     if setting is None:
-        setting = CPU_FFN_CHUNK_TOKENS if jax.default_backend() == "cpu" else 0
-    if setting < 0:
-        raise ValueError(f"ffn_chunk_tokens must be >= 0 (0: no chunking), got {setting}")
-    return setting if 0 < setting < tokens else 0
+        return CPU_FFN_CHUNK_TOKENS if jax.default_backend() == "cpu" else 0
+    return setting
 
 
 class AlbertAttention(AlbertSettings):
@@ -243,11 +239,9 @@ class AlbertLayer(AlbertSettings):
         def feed_forward(x):
             return ffn_out(act(ffn_in(x)))
 
-        chunk = ffn_chunk_size(self.ffn_chunk_tokens, attended.shape[0] * attended.shape[1])
+        chunk = ffn_chunk_size(ffn_chunk_tokens(self.ffn_chunk_tokens), attended.shape[0] * attended.shape[1])
         # init runs it whole: it creates the parameters, which the loop's body cannot.
-        if chunk and not self.is_initializing():
-            # XLA CPU: a [tokens, intermediate] activation larger than the cache makes the GELU and
-            # the second product read it back from memory; 1024 tokens at a time keep it in cache.
+        if chunk and not self.is_initializing():  # why chunks: albert_core.chunking
             tokens = attended.reshape(-1, attended.shape[-1])
             ffn = jax.lax.map(feed_forward, tokens, batch_size=chunk).reshape(attended.shape)
         else:

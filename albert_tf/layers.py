@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from albert_core.chunking import CPU_FFN_CHUNK_TOKENS, ffn_chunk_size
 from albert_core.config import AlbertConfig
 
 from .activations import get_activation
@@ -163,23 +164,17 @@ class AlbertAttention(keras.layers.Layer):
         return self.LayerNorm(hidden_states + projected), probs
 
 
-CPU_FFN_CHUNK_TOKENS = 1024
-
-
 def ffn_chunk_tokens() -> int:
     """Tokens per feed-forward chunk: 1024 where TensorFlow sees no GPU, else 0 (all at once)."""
     return 0 if tf.config.list_logical_devices("GPU") else CPU_FFN_CHUNK_TOKENS
 
 
 def feed_forward_in_chunks(feed_forward, hidden, chunk: int):
-    """feed_forward over the [batch, seq, H] tokens `chunk` at a time (a remainder chunk allowed).
-
-    XLA CPU: a [tokens, intermediate] activation larger than the cache makes the GELU and the second
-    product read it back from memory; chunks of 1024 tokens keep it in cache. Only in a traced
-    function with static shapes (under XLA they always are): eagerly, a loop costs a call per chunk.
-    """
+    """feed_forward over the [batch, seq, H] tokens `chunk` at a time (a remainder chunk allowed;
+    why chunks: albert_core.chunking). Only in a traced function with static shapes (under XLA they
+    always are): eagerly, a loop costs a call per chunk."""
     batch, seq, width = hidden.shape
-    if not chunk or batch is None or seq is None or batch * seq <= chunk or not tf.inside_function():
+    if batch is None or seq is None or not tf.inside_function() or not ffn_chunk_size(chunk, batch * seq):
         return feed_forward(hidden)
     tokens = ops.reshape(hidden, (batch * seq, width))
     whole = (batch * seq) // chunk * chunk

@@ -6,20 +6,18 @@ import numpy as np
 import pytest
 
 import albert_flax
-from albert_flax.modeling import CPU_FFN_CHUNK_TOKENS, ffn_chunk_size
+from albert_core.chunking import CPU_FFN_CHUNK_TOKENS
+from albert_flax.modeling import ffn_chunk_tokens
 
 from .helpers import assert_trees_close, tiny_config, token_ids
 
 
 def test_chunk_size_resolution():
     on_cpu = jax.default_backend() == "cpu"
-    assert ffn_chunk_size(None, 4096) == (CPU_FFN_CHUNK_TOKENS if on_cpu else 0)
-    assert ffn_chunk_size(None, CPU_FFN_CHUNK_TOKENS) == 0  # one chunk would be all tokens: no loop
-    assert ffn_chunk_size(5, 21) == 5
-    assert ffn_chunk_size(0, 21) == 0
-    assert ffn_chunk_size(21, 21) == 0
-    with pytest.raises(ValueError, match="ffn_chunk_tokens must be >= 0.*-3"):
-        ffn_chunk_size(-3, 21)
+    assert ffn_chunk_tokens(None) == (CPU_FFN_CHUNK_TOKENS if on_cpu else 0)
+    assert ffn_chunk_tokens(5) == 5 and ffn_chunk_tokens(0) == 0
+    with pytest.raises(ValueError, match="ffn_chunk_tokens must be >= 0.*-3"):  # the model's own setting, checked by the core rule
+        albert_flax.AlbertModel(tiny_config(), ffn_chunk_tokens=-3)(*token_ids(tiny_config()))
 
 
 def scan_count(model, ids, mask):
