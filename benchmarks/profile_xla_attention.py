@@ -136,7 +136,7 @@ def main(argv=None) -> None:
     total = sum(ms for name, ms in parts.items() if not name.startswith(" "))
     print(f"  {'sum':40s} {total:8.2f}   (x 12 layer steps: {12 * total:.0f} ms)")
 
-    print(f"\nThe products on every core vs pinned to one core (median ms, fresh process each):")
+    print("\nThe products on every core vs pinned to one core (median ms, fresh process each):")
     all_cores = products_in_child(args.batch, args.seq, args.reps, one_core=False)
     one_core = products_in_child(args.batch, args.seq, args.reps, one_core=True)
     for name in all_cores:
